@@ -1,0 +1,111 @@
+//! The shape of an MLP: input width, hidden layers (width and activation), output width.
+//!
+//! ```
+//! use mgs::{Activation, Architecture};
+//! let arch = Architecture::new(4, &[(16, Activation::Tanh), (16, Activation::Relu)], 3)?;
+//! // P = 16·(4+1) + 16·(16+1) + 3·(16+1)
+//! assert_eq!(arch.n_params(), 80 + 272 + 51);
+//! assert_eq!(arch.layer_param_range(1), 80..352);
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use std::ops::Range;
+
+use crate::{Activation, Error, Result};
+
+/// The layer widths and activations of an MLP with a linear output layer.
+///
+/// Layers are numbered `l = 1..=L` as in the design note; index `l − 1` in the methods below.
+/// Layer `l` maps `n_{l−1}` inputs to `n_l` outputs; the last layer is linear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Architecture {
+    widths: Vec<usize>,
+    activations: Vec<Activation>,
+    offsets: Vec<usize>,
+}
+
+impl Architecture {
+    /// Builds and validates an architecture: `input` features, `hidden` layers as
+    /// `(width, activation)`, `output` linear outputs. Zero hidden layers gives a linear model.
+    pub fn new(input: usize, hidden: &[(usize, Activation)], output: usize) -> Result<Self> {
+        let mut widths = Vec::with_capacity(hidden.len() + 2);
+        widths.push(input);
+        widths.extend(hidden.iter().map(|h| h.0));
+        widths.push(output);
+        if let Some(pos) = widths.iter().position(|&w| w == 0) {
+            return Err(Error::InvalidArchitecture {
+                reason: format!("width of layer {pos} (0 = input) is zero"),
+            });
+        }
+        let activations: Vec<Activation> = hidden.iter().map(|h| h.1).collect();
+        for a in &activations {
+            a.check()?;
+        }
+        let mut offsets = vec![0];
+        for l in 1..widths.len() {
+            let last = *offsets.last().expect("offsets starts non-empty");
+            offsets.push(last + widths[l] * (widths[l - 1] + 1));
+        }
+        Ok(Self {
+            widths,
+            activations,
+            offsets,
+        })
+    }
+
+    /// Number of input features `d = n_0`.
+    pub fn input_dim(&self) -> usize {
+        self.widths[0]
+    }
+
+    /// Number of outputs `C = n_L`.
+    pub fn output_dim(&self) -> usize {
+        *self.widths.last().expect("at least input and output")
+    }
+
+    /// Number of (affine) layers `L`, output layer included.
+    pub fn n_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// All widths `n_0, …, n_L`.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// Activation of the hidden layers, `σ_1, …, σ_{L−1}`.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// Total number of parameters `P = Σ_l n_l (n_{l−1} + 1)`.
+    pub fn n_params(&self) -> usize {
+        *self.offsets.last().expect("offsets non-empty")
+    }
+
+    /// Sum of the layer widths `Σ_l n_l` (the factorised kernel's cost factor).
+    pub fn sum_widths(&self) -> usize {
+        self.widths[1..].iter().sum()
+    }
+
+    /// Range of layer `layer` (0-based) in the flat parameter vector: `W` (row-major) then `b`.
+    pub fn layer_param_range(&self, layer: usize) -> Range<usize> {
+        self.offsets[layer]..self.offsets[layer + 1]
+    }
+
+    /// Range of the weight matrix `W` of layer `layer` (0-based) in the flat parameter vector.
+    pub fn weight_range(&self, layer: usize) -> Range<usize> {
+        let start = self.offsets[layer];
+        start..start + self.widths[layer + 1] * self.widths[layer]
+    }
+
+    /// Range of the bias `b` of layer `layer` (0-based) in the flat parameter vector.
+    pub fn bias_range(&self, layer: usize) -> Range<usize> {
+        self.weight_range(layer).end..self.offsets[layer + 1]
+    }
+
+    /// Largest width over all layers (input and output included); sizes scratch buffers.
+    pub fn max_width(&self) -> usize {
+        self.widths.iter().copied().max().unwrap_or(0)
+    }
+}

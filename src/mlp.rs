@@ -1,0 +1,264 @@
+//! The multilayer perceptron: an [`Architecture`] plus one flat parameter vector.
+//!
+//! Parameters follow the fixed layout of the design note: layer after layer, `W^l` row-major
+//! (`W^l[o, i]` at offset `o·n_{l−1} + i`) then `b^l`, the order of PyTorch's
+//! `nn.Linear(weight, bias)`; weights are exchanged with PyTorch or JAX by copying one array.
+//!
+//! ```
+//! use faer::{Mat, Par};
+//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+//! let arch = Architecture::new(2, &[(8, Activation::Tanh)], 3)?;
+//! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(0))?;
+//! let x = Mat::from_fn(5, 2, |i, j| (i + j) as f64 * 0.1);
+//! let f = mlp.forward(x.as_ref(), Par::Seq)?;
+//! assert_eq!((f.nrows(), f.ncols()), (5, 3));
+//! assert_eq!(mlp.weights(0).nrows(), 8);
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rand::Rng;
+
+use crate::error::check_finite;
+use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
+use crate::{Architecture, Error, Float, Init, Result};
+
+/// A row-major view of `buf` as a `rows × cols` matrix.
+#[inline]
+pub(crate) fn rm<T: Float>(buf: &[T], rows: usize, cols: usize) -> MatRef<'_, T> {
+    MatRef::from_row_major_slice(&buf[..rows * cols], rows, cols)
+}
+
+/// A mutable row-major view of `buf` as a `rows × cols` matrix.
+#[inline]
+pub(crate) fn rm_mut<T: Float>(buf: &mut [T], rows: usize, cols: usize) -> MatMut<'_, T> {
+    MatMut::from_row_major_slice_mut(&mut buf[..rows * cols], rows, cols)
+}
+
+/// Grows `buf` to at least `len` elements (never shrinks: workspaces keep their capacity).
+#[inline]
+pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, T::zero());
+    }
+}
+
+/// An MLP with linear output layer and its flat parameter vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp<T: Float> {
+    arch: Architecture,
+    params: Vec<T>,
+}
+
+impl<T: Float> Mlp<T> {
+    /// Draws fresh parameters with `init` from `rng` (biases zero).
+    pub fn init<R: Rng + ?Sized>(arch: Architecture, init: Init, rng: &mut R) -> Result<Self> {
+        let mut params = vec![T::zero(); arch.n_params()];
+        init.fill(&arch, &mut params, rng);
+        Ok(Self { arch, params })
+    }
+
+    /// Wraps an existing flat parameter vector (e.g. copied from PyTorch); checks its length
+    /// and that every entry is finite.
+    pub fn from_params(arch: Architecture, params: Vec<T>) -> Result<Self> {
+        if params.len() != arch.n_params() {
+            return Err(Error::ShapeMismatch {
+                what: "parameters",
+                expected: (arch.n_params(), 1),
+                found: (params.len(), 1),
+            });
+        }
+        check_finite("parameters", &params)?;
+        Ok(Self { arch, params })
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// Number of parameters `P`.
+    pub fn n_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The flat parameter vector.
+    pub fn params(&self) -> &[T] {
+        &self.params
+    }
+
+    /// Mutable access to the flat parameter vector (optimisers update it in place).
+    pub fn params_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
+    /// Replaces the parameters (length and finiteness checked).
+    pub fn set_params(&mut self, params: &[T]) -> Result<()> {
+        if params.len() != self.params.len() {
+            return Err(Error::ShapeMismatch {
+                what: "parameters",
+                expected: (self.params.len(), 1),
+                found: (params.len(), 1),
+            });
+        }
+        check_finite("parameters", params)?;
+        self.params.copy_from_slice(params);
+        Ok(())
+    }
+
+    /// `W^{l+1}` (0-based `layer`) as an `n_{l+1} × n_l` view into the flat vector.
+    ///
+    /// # Panics
+    /// If `layer >= n_layers()` (a programming error, not bad data).
+    pub fn weights(&self, layer: usize) -> MatRef<'_, T> {
+        let w = self.arch.widths();
+        rm(
+            &self.params[self.arch.weight_range(layer)],
+            w[layer + 1],
+            w[layer],
+        )
+    }
+
+    /// `b^{l+1}` (0-based `layer`) as a slice of the flat vector.
+    ///
+    /// # Panics
+    /// If `layer >= n_layers()`.
+    pub fn bias(&self, layer: usize) -> &[T] {
+        &self.params[self.arch.bias_range(layer)]
+    }
+
+    /// Checks a batch of inputs: `N × d` with `N > 0`, all finite; and the parameters.
+    pub fn check_inputs(&self, x: MatRef<'_, T>) -> Result<()> {
+        if x.nrows() == 0 {
+            return Err(Error::EmptyBatch { what: "inputs" });
+        }
+        if x.ncols() != self.arch.input_dim() {
+            return Err(Error::ShapeMismatch {
+                what: "inputs",
+                expected: (x.nrows(), self.arch.input_dim()),
+                found: (x.nrows(), x.ncols()),
+            });
+        }
+        for i in 0..x.nrows() {
+            for j in 0..x.ncols() {
+                if !x[(i, j)].is_finite_value() {
+                    return Err(Error::NonFinite {
+                        what: "inputs",
+                        index: i * x.ncols() + j,
+                    });
+                }
+            }
+        }
+        check_finite("parameters", &self.params)
+    }
+
+    /// Outputs `f(X)` (`N × C` logits) for a batch `X` (`N × d`).
+    pub fn forward(&self, x: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
+        let cache = self.forward_cached(x, par)?;
+        Ok(cache.output().to_owned())
+    }
+
+    /// Forward pass that keeps what the derivatives need (activations, `σ'`, `σ''`).
+    pub fn forward_cached(&self, x: MatRef<'_, T>, par: Par) -> Result<ForwardCache<T>> {
+        let mut cache = ForwardCache::default();
+        cache.compute(self, x, par)?;
+        Ok(cache)
+    }
+}
+
+/// What a forward pass leaves for the derivatives: per layer, activations `a^{l}`,
+/// pre-activations `z^l`, and `σ'(z^l)`, `σ''(z^l)` of the hidden layers; all row-major, one
+/// sample per row. Reused across calls without reallocating once large enough.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardCache<T: Float> {
+    pub(crate) n: usize,
+    pub(crate) widths: Vec<usize>,
+    /// `a^0 … a^{L−1}`; `a^0` is a row-major copy of the inputs.
+    pub(crate) acts: Vec<Vec<T>>,
+    /// `z^1 … z^L`; `z^L` is the output.
+    pub(crate) pre: Vec<Vec<T>>,
+    /// `σ'(z^l)` for hidden `l = 1 … L−1`.
+    pub(crate) d1: Vec<Vec<T>>,
+    /// `σ''(z^l)` for hidden `l = 1 … L−1`.
+    pub(crate) d2: Vec<Vec<T>>,
+}
+
+impl<T: Float> ForwardCache<T> {
+    /// Runs the forward pass of `mlp` on `x` into this cache (inputs checked).
+    pub fn compute(&mut self, mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<()> {
+        mlp.check_inputs(x)?;
+        let arch = mlp.arch();
+        let n = x.nrows();
+        let widths = arch.widths();
+        let n_layers = arch.n_layers();
+        self.n = n;
+        self.widths.clear();
+        self.widths.extend_from_slice(widths);
+        self.acts.resize_with(n_layers, Vec::new);
+        self.pre.resize_with(n_layers, Vec::new);
+        self.d1.resize_with(n_layers - 1, Vec::new);
+        self.d2.resize_with(n_layers - 1, Vec::new);
+
+        ensure_len(&mut self.acts[0], n * widths[0]);
+        rm_mut(&mut self.acts[0], n, widths[0]).copy_from(x);
+        for l in 0..n_layers {
+            let (n_in, n_out) = (widths[l], widths[l + 1]);
+            ensure_len(&mut self.pre[l], n * n_out);
+            let z = &mut self.pre[l];
+            // z = a Wᵀ + 1 bᵀ: the GEMM through faer, the bias per row.
+            matmul(
+                rm_mut(z, n, n_out),
+                Accum::Replace,
+                rm(&self.acts[l], n, n_in),
+                mlp.weights(l).transpose(),
+                T::one(),
+                par,
+            );
+            let bias = mlp.bias(l);
+            for_each_chunk(par, &mut z[..n * n_out], BLOCK_ROWS * n_out, |_, rows| {
+                for row in rows.chunks_exact_mut(n_out) {
+                    crate::simd::add_assign(row, bias);
+                }
+            });
+            if l + 1 < n_layers {
+                let act = arch.activations()[l];
+                for buf in [&mut self.acts[l + 1], &mut self.d1[l], &mut self.d2[l]] {
+                    ensure_len(buf, n * n_out);
+                }
+                let z = &self.pre[l][..n * n_out];
+                let len = n * n_out;
+                let (a, d1, d2) = (&mut self.acts[l + 1], &mut self.d1[l], &mut self.d2[l]);
+                let chunk = BLOCK_ROWS * n_out;
+                for_each_chunk3(
+                    par,
+                    [&mut a[..len], &mut d1[..len], &mut d2[..len]],
+                    chunk,
+                    |b, [a, d1, d2]| {
+                        let z = &z[b * chunk..];
+                        for k in 0..a.len() {
+                            (a[k], d1[k], d2[k]) = act.eval(z[k]);
+                        }
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of samples `N` of the last pass.
+    pub fn n_samples(&self) -> usize {
+        self.n
+    }
+
+    /// The outputs `f(X) = z^L` (`N × C`).
+    pub fn output(&self) -> MatRef<'_, T> {
+        let c = *self.widths.last().expect("cache filled");
+        rm(self.pre.last().expect("cache filled"), self.n, c)
+    }
+
+    /// Activations `a^l` entering layer `l + 1` (`l = 0` gives the inputs), `N × n_l`.
+    pub fn activations(&self, l: usize) -> MatRef<'_, T> {
+        rm(&self.acts[l], self.n, self.widths[l])
+    }
+}
