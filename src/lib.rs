@@ -14,3 +14,7 @@ pub use error::{Error, Result};
 pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};
 pub use mlp::{ForwardCache, Mlp};
+pub mod derivatives;
+pub mod jacobian;
+pub mod kernel;
+pub use jacobian::Jacobian;

@@ -29,35 +29,6 @@ where
     }
 }
 
-/// Like [`for_each_chunk`] over two buffers cut at the same block boundaries
-/// (`len_a` and `len_b` elements per block).
-pub(crate) fn for_each_chunk2<A, B, F>(
-    par: Par,
-    a: &mut [A],
-    len_a: usize,
-    b: &mut [B],
-    len_b: usize,
-    f: F,
-) where
-    A: Send,
-    B: Send,
-    F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
-{
-    let (len_a, len_b) = (len_a.max(1), len_b.max(1));
-    match par {
-        Par::Seq => a
-            .chunks_mut(len_a)
-            .zip(b.chunks_mut(len_b))
-            .enumerate()
-            .for_each(|(i, (x, y))| f(i, x, y)),
-        _ => a
-            .par_chunks_mut(len_a)
-            .zip(b.par_chunks_mut(len_b))
-            .enumerate()
-            .for_each(|(i, (x, y))| f(i, x, y)),
-    }
-}
-
 /// Sums `n_blocks` partial results of length `len` produced by `f(block, partial)` into `out`,
 /// in block order (so the sum does not depend on the number of threads). `partials` is scratch of
 /// at least `n_blocks * len` elements.
@@ -105,5 +76,16 @@ where
             .zip(c.par_chunks_mut(chunk_len))
             .enumerate()
             .for_each(|(i, ((x, y), z))| f(i, [x, y, z])),
+    }
+}
+
+/// Runs `f(k)` for `k in 0..n`, in parallel unless `par` is `Par::Seq`.
+pub(crate) fn for_each_index<F>(par: Par, n: usize, f: F)
+where
+    F: Fn(usize) + Sync + Send,
+{
+    match par {
+        Par::Seq => (0..n).for_each(f),
+        _ => (0..n).into_par_iter().for_each(f),
     }
 }

@@ -1,0 +1,124 @@
+//! Backpropagated signals `δ^l_{i,c}` of every output, the building block of per-sample
+//! Jacobians and factorised MGS kernels.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatRef, Par};
+
+use super::check_cache;
+use crate::mlp::{ensure_len, rm, rm_mut};
+use crate::parallel::{BLOCK_ROWS, for_each_chunk};
+use crate::{Float, ForwardCache, Mlp, Result};
+
+/// The signals `δ^l_{i,c} = ∂f_c(x_i)/∂z^l` of the hidden layers, stacked as
+/// `D^l ∈ ℝ^{(N·C) × n_l}` with rows in the fixed order `r = i·C + c`.
+///
+/// The output layer's signals are the unit vectors `e_c` and are not stored. Since each layer's
+/// parameter gradient is an outer product, `∂f_c(x_i)/∂W^l = δ^l_{i,c} (a^{l−1}_i)ᵀ`, these
+/// matrices and the activations determine the whole Jacobian.
+///
+/// ```
+/// use faer::{Mat, Par};
+/// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+/// use mgs::derivatives::Signals;
+/// let arch = Architecture::new(2, &[(5, Activation::Tanh), (4, Activation::Relu)], 3)?;
+/// let mlp = Mlp::<f64>::init(arch, Init::HeNormal, &mut rng_from_seed(2))?;
+/// let x = Mat::from_fn(6, 2, |i, j| (i as f64 - j as f64) * 0.3);
+/// let cache = mlp.forward_cached(x.as_ref(), Par::Seq)?;
+/// let s = Signals::compute(&mlp, &cache, Par::Seq)?;
+/// assert_eq!((s.layer(0).nrows(), s.layer(0).ncols()), (6 * 3, 5));
+/// # Ok::<(), mgs::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Signals<T: Float> {
+    pub(crate) n: usize,
+    pub(crate) c: usize,
+    pub(crate) widths: Vec<usize>,
+    /// `D^1 … D^{L−1}`, each `(N·C) × n_l` row-major.
+    pub(crate) d: Vec<Vec<T>>,
+}
+
+impl<T: Float> Signals<T> {
+    /// Computes the signals of all hidden layers from a forward pass.
+    pub fn compute(mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<Self> {
+        let mut s = Self::default();
+        s.compute_into(mlp, cache, par)?;
+        Ok(s)
+    }
+
+    /// [`Signals::compute`] reusing this object's buffers.
+    pub fn compute_into(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
+        check_cache(mlp, cache)?;
+        let arch = mlp.arch();
+        let (n, c) = (cache.n, arch.output_dim());
+        let n_hidden = arch.n_layers() - 1;
+        let widths = arch.widths();
+        self.n = n;
+        self.c = c;
+        self.widths.clear();
+        self.widths.extend_from_slice(widths);
+        self.d.resize_with(n_hidden, Vec::new);
+        let m = n * c;
+        for h in (0..n_hidden).rev() {
+            let w = widths[h + 1];
+            ensure_len(&mut self.d[h], m * w);
+            if h + 1 == n_hidden {
+                // δ^{L−1}_{i,c} = σ'(z^{L−1}_i) ∘ W^L[c, :]
+                let wl = mlp.weights(h + 1);
+                let buf = &mut self.d[h][..m * w];
+                for_each_chunk(par, buf, BLOCK_ROWS * c * w, |b, chunk| {
+                    for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
+                        let r = b * BLOCK_ROWS * c + k;
+                        for (j, v) in row.iter_mut().enumerate() {
+                            *v = wl[(r % c, j)];
+                        }
+                    }
+                });
+            } else {
+                // D^h = D^{h+1} W^{h+1}, then ∘ σ'(z^h) below
+                let (lo, hi) = self.d.split_at_mut(h + 1);
+                matmul(
+                    rm_mut(&mut lo[h], m, w),
+                    Accum::Replace,
+                    rm(&hi[0], m, widths[h + 2]),
+                    mlp.weights(h + 1),
+                    T::one(),
+                    par,
+                );
+            }
+            let d1 = &cache.d1[h];
+            for_each_chunk(par, &mut self.d[h][..m * w], BLOCK_ROWS * c * w, |b, chunk| {
+                for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
+                    let i = (b * BLOCK_ROWS * c + k) / c;
+                    crate::simd::mul_assign(row, &d1[i * w..(i + 1) * w]);
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Number of samples `N`.
+    pub fn n_samples(&self) -> usize {
+        self.n
+    }
+
+    /// Number of outputs `C`.
+    pub fn n_outputs(&self) -> usize {
+        self.c
+    }
+
+    /// Number of hidden layers `L − 1` (signals stored).
+    pub fn n_hidden(&self) -> usize {
+        self.d.len()
+    }
+
+    /// `D^{h+1}` for hidden layer `h` (0-based): `(N·C) × n_{h+1}`, row `i·C + c`.
+    pub fn layer(&self, h: usize) -> MatRef<'_, T> {
+        rm(&self.d[h], self.n * self.c, self.widths[h + 1])
+    }
+
+    /// The same buffer viewed `N × (C·n_{h+1})`: row `i` concatenates `δ_{i,0}, …, δ_{i,C−1}`
+    /// (what the traced kernel needs).
+    pub fn layer_by_sample(&self, h: usize) -> MatRef<'_, T> {
+        rm(&self.d[h], self.n, self.c * self.widths[h + 1])
+    }
+}

@@ -1,0 +1,143 @@
+//! Per-sample Jacobians `J ∈ ℝ^{(N·C) × P}`, row `r = i·C + c` holding `∇_θ f_c(x_i)`.
+//!
+//! Built from reverse mode ([`Jacobian::reverse`]: the signals `δ^l_{i,c}` and activations give
+//! each layer's block as an outer product) or column by column from forward mode
+//! ([`Jacobian::forward`]: `J e_p`). The two are tested against each other.
+//!
+//! ```
+//! use faer::{Mat, Par};
+//! use mgs::{Activation, Architecture, Init, Jacobian, Mlp, rng_from_seed};
+//! let arch = Architecture::new(2, &[(3, Activation::Softplus)], 2)?;
+//! let mlp = Mlp::<f64>::init(arch, Init::LecunNormal, &mut rng_from_seed(6))?;
+//! let x = Mat::from_fn(3, 2, |i, j| (i + j) as f64);
+//! let jr = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq)?;
+//! let jf = Jacobian::forward(&mlp, x.as_ref(), Par::Seq)?;
+//! assert_eq!((jr.as_mat().nrows(), jr.as_mat().ncols()), (6, mlp.n_params()));
+//! assert!((jr.as_mat() - jf.as_mat()).norm_max() < 1e-14);
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use faer::{MatRef, Par};
+
+use crate::derivatives::{Signals, jvp};
+use crate::mlp::rm;
+use crate::parallel::{BLOCK_ROWS, for_each_chunk};
+use crate::{Float, ForwardCache, Mlp, Result};
+
+/// A per-sample Jacobian stored row-major (sample-major rows, contiguous), `(N·C) × P`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jacobian<T: Float> {
+    n: usize,
+    c: usize,
+    p: usize,
+    data: Vec<T>,
+}
+
+impl<T: Float> Jacobian<T> {
+    /// `J` from reverse mode (backpropagated signals and activations).
+    pub fn reverse(mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<Self> {
+        let cache = mlp.forward_cached(x, par)?;
+        Self::reverse_from_cache(mlp, &cache, par)
+    }
+
+    /// `J` from reverse mode, reusing a forward pass.
+    pub fn reverse_from_cache(mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<Self> {
+        let signals = Signals::compute(mlp, cache, par)?;
+        let arch = mlp.arch();
+        let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
+        let widths = arch.widths();
+        let n_layers = arch.n_layers();
+        let mut data = vec![T::zero(); n * c * p];
+        for_each_chunk(par, &mut data, BLOCK_ROWS * c * p, |b, chunk| {
+            for (q, row) in chunk.chunks_exact_mut(p).enumerate() {
+                let r = b * BLOCK_ROWS * c + q;
+                let (i, out) = (r / c, r % c);
+                for l in 0..n_layers {
+                    let n_in = widths[l];
+                    let a = &cache.acts[l][i * n_in..(i + 1) * n_in];
+                    let layer = &mut row[arch.layer_param_range(l)];
+                    let (wblock, bblock) = layer.split_at_mut(arch.weight_range(l).len());
+                    if l + 1 < n_layers {
+                        let w = widths[l + 1];
+                        let delta = &signals.d[l][r * w..(r + 1) * w];
+                        for (o, &d) in delta.iter().enumerate() {
+                            crate::simd::axpy(&mut wblock[o * n_in..(o + 1) * n_in], d, a);
+                        }
+                        bblock.copy_from_slice(delta);
+                    } else {
+                        // Output layer: δ^L = e_c.
+                        wblock[out * n_in..(out + 1) * n_in].copy_from_slice(a);
+                        bblock[out] = T::one();
+                    }
+                }
+            }
+        });
+        Ok(Self { n, c, p, data })
+    }
+
+    /// `J` column by column from forward mode (`J e_p` for every parameter `p`); `O(P)` forward
+    /// passes, meant for checking the reverse route.
+    pub fn forward(mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<Self> {
+        let cache = mlp.forward_cached(x, par)?;
+        let (n, c, p) = (cache.n, mlp.arch().output_dim(), mlp.n_params());
+        let m = n * c;
+        // Column-major scratch: column q is J e_q.
+        let mut cols = vec![T::zero(); p * m];
+        let mut first_err = std::sync::Mutex::new(None);
+        for_each_chunk(par, &mut cols, m, |q, col| {
+            let mut e = vec![T::zero(); p];
+            e[q] = T::one();
+            match jvp(mlp, &cache, Some(&e), None, Par::Seq) {
+                Ok(jv) => {
+                    for r in 0..m {
+                        col[r] = jv[(r / c, r % c)];
+                    }
+                }
+                Err(err) => {
+                    first_err.lock().expect("no panics").get_or_insert(err);
+                }
+            }
+        });
+        if let Some(err) = first_err.get_mut().expect("no panics").take() {
+            return Err(err);
+        }
+        let mut data = vec![T::zero(); m * p];
+        for q in 0..p {
+            for r in 0..m {
+                data[r * p + q] = cols[q * m + r];
+            }
+        }
+        Ok(Self { n, c, p, data })
+    }
+
+    /// `J` as an `(N·C) × P` view.
+    pub fn as_mat(&self) -> MatRef<'_, T> {
+        rm(&self.data, self.n * self.c, self.p)
+    }
+
+    /// The row-major storage.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// Row `i·C + c`: `∇_θ f_c(x_i)`.
+    pub fn row(&self, sample: usize, output: usize) -> &[T] {
+        let r = sample * self.c + output;
+        &self.data[r * self.p..(r + 1) * self.p]
+    }
+
+    /// Number of samples `N`.
+    pub fn n_samples(&self) -> usize {
+        self.n
+    }
+
+    /// Number of outputs `C`.
+    pub fn n_outputs(&self) -> usize {
+        self.c
+    }
+
+    /// Number of parameters `P`.
+    pub fn n_params(&self) -> usize {
+        self.p
+    }
+}

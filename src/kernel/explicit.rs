@@ -1,0 +1,76 @@
+//! The explicit route: `K = J Jᵀ` from a materialised Jacobian.
+//!
+//! ```
+//! use faer::{Mat, Par};
+//! use mgs::{Activation, Architecture, Init, Jacobian, Mlp, rng_from_seed};
+//! use mgs::kernel::{KernelKind, explicit};
+//! let arch = Architecture::new(2, &[(4, Activation::Sigmoid)], 3)?;
+//! let mlp = Mlp::<f64>::init(arch, Init::XavierUniform, &mut rng_from_seed(4))?;
+//! let x = Mat::from_fn(5, 2, |i, j| (i as f64) - (j as f64));
+//! let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq)?;
+//! let full = explicit::kernel(&j, KernelKind::Full, Par::Seq);
+//! let traced = explicit::kernel(&j, KernelKind::Traced, Par::Seq);
+//! // The traced kernel is the block trace of the full one.
+//! let s: f64 = (0..3).map(|c| full[(3 + c, 6 + c)]).sum();
+//! assert!((traced[(1, 2)] - s).abs() < 1e-12);
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, Mat, MatRef, Par};
+
+use super::KernelKind;
+use super::hadamard::mirror_lower;
+use crate::mlp::{rm, rm_mut};
+use crate::{Float, Jacobian};
+
+/// `J` viewed as the kernel's factor: `(N·C) × P` for the full kernel, `N × (C·P)` for the traced
+/// one (the sample-major row order makes the second a free reshape).
+fn factor<T: Float>(j: &Jacobian<T>, kind: KernelKind) -> MatRef<'_, T> {
+    match kind {
+        KernelKind::Full => j.as_mat(),
+        KernelKind::Traced => rm(j.data(), j.n_samples(), j.n_outputs() * j.n_params()),
+    }
+}
+
+/// `K = J Jᵀ` (full) or its block trace (traced): the lower triangle by one faer product, then
+/// mirrored.
+pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Mat<T> {
+    let f = factor(j, kind);
+    let m = f.nrows();
+    let mut k = vec![T::zero(); m * m];
+    triangular::matmul(
+        rm_mut(&mut k, m, m),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        f,
+        BlockStructure::Rectangular,
+        f.transpose(),
+        BlockStructure::Rectangular,
+        T::one(),
+        par,
+    );
+    mirror_lower(&mut k, m, par);
+    rm(&k, m, m).to_owned()
+}
+
+/// Cross kernel `J₁ J₂ᵀ` (full) or its block trace (traced).
+pub fn cross_kernel<T: Float>(
+    j1: &Jacobian<T>,
+    j2: &Jacobian<T>,
+    kind: KernelKind,
+    par: Par,
+) -> Mat<T> {
+    let (f1, f2) = (factor(j1, kind), factor(j2, kind));
+    let mut k = Mat::zeros(f1.nrows(), f2.nrows());
+    matmul(
+        k.as_mut(),
+        Accum::Replace,
+        f1,
+        f2.transpose(),
+        T::one(),
+        par,
+    );
+    k
+}
