@@ -18,3 +18,6 @@ pub mod derivatives;
 pub mod jacobian;
 pub mod kernel;
 pub use jacobian::Jacobian;
+pub mod metrics;
+mod spd;
+pub mod penalty;

@@ -27,7 +27,7 @@ use crate::{Float, Jacobian};
 
 /// `J` viewed as the kernel's factor: `(N·C) × P` for the full kernel, `N × (C·P)` for the traced
 /// one (the sample-major row order makes the second a free reshape).
-fn factor<T: Float>(j: &Jacobian<T>, kind: KernelKind) -> MatRef<'_, T> {
+pub(crate) fn factor<T: Float>(j: &Jacobian<T>, kind: KernelKind) -> MatRef<'_, T> {
     match kind {
         KernelKind::Full => j.as_mat(),
         KernelKind::Traced => rm(j.data(), j.n_samples(), j.n_outputs() * j.n_params()),

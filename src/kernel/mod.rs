@@ -23,7 +23,7 @@
 
 pub mod explicit;
 pub mod factorised;
-mod hadamard;
+pub(crate) mod hadamard;
 
 use faer::{Mat, MatRef, Par};
 

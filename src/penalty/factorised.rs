@@ -1,0 +1,252 @@
+//! Route B: the penalty gradient without the Jacobian (reverse-over-reverse through the
+//! per-layer factorisation `K = Σ_l S_D^l ∘ expand(S_A^{l−1} + 1)`).
+//!
+//! With `G = ∂g/∂K` symmetric:
+//! - `D̄^l = 2 (G ∘ expand(S_A^{l−1} + 1)) D^l` is the cotangent of layer `l`'s signals;
+//! - `Ā^{l−1} = 2 M^l A^{l−1}`, `M^l` the `C × C` block sums of `G ∘ S_D^l`, that of its inputs.
+//!
+//! Stage 1 carries `D̄` back through the signal recursion `D^{l} = (D^{l+1} W^{l+1}) ∘ σ'(z^l)`,
+//! which yields cotangents for `W^{l+1}` and, through `σ''`, for `z^l`. Stage 2 is an ordinary
+//! backward pass through the forward network with those extra cotangents. See `docs/math.md`.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Par};
+
+use super::Workspace;
+use crate::kernel::KernelKind;
+use crate::kernel::factorised::{gram_lower, signal_factor};
+use crate::kernel::hadamard::{Left, accumulate_layer, mirror_lower};
+use crate::mlp::{ensure_len, rm, rm_mut};
+use crate::parallel::{BLOCK_ROWS, for_each_chunk};
+use crate::simd::{add_assign, dot, mul_assign};
+use crate::{Float, Mlp};
+
+/// Route B's buffers, grown to the largest batch seen.
+#[derive(Default)]
+pub(crate) struct Buffers<T: Float> {
+    /// `D̄^l` per hidden layer, `(N·C) × n_l`.
+    dbar: Vec<Vec<T>>,
+    /// `Ā^l` per layer input (`l ≥ 1`), `N × n_l`.
+    abar: Vec<Vec<T>>,
+    /// `z̄^l` from the `σ''` terms, per hidden layer, `N × n_l`.
+    zbar: Vec<Vec<T>>,
+    /// `M^l`, `N × N`.
+    mblock: Vec<T>,
+    /// `U^l = D^{l+1} W^{l+1}` and its cotangent, `(N·C) × n_l`.
+    u: Vec<T>,
+    ubar: Vec<T>,
+    /// Backward-pass ping-pong buffers, `N × max width`.
+    back: [Vec<T>; 2],
+}
+
+/// `M[i,j] = Σ_{c,c'} G[(i,c),(j,c')] · S[(i,c),(j,c')]` (`rep = C`), or the elementwise product
+/// (`rep = 1`).
+fn block_sums<T: Float>(par: Par, mblock: &mut [T], g: &[T], s: &[T], n: usize, rep: usize) {
+    let m = n * rep;
+    for_each_chunk(par, &mut mblock[..n * n], BLOCK_ROWS * n, |b, chunk| {
+        for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
+            let i = b * BLOCK_ROWS + q;
+            mrow.fill(T::zero());
+            for r in i * rep..(i + 1) * rep {
+                let (grow, srow) = (&g[r * m..(r + 1) * m], &s[r * m..(r + 1) * m]);
+                for (j, mv) in mrow.iter_mut().enumerate() {
+                    *mv += dot(&grow[j * rep..(j + 1) * rep], &srow[j * rep..(j + 1) * rep]);
+                }
+            }
+        }
+    });
+}
+
+/// Writes `∇_θ g` into `grad` from the workspace's forward cache, signals and `G`.
+pub(crate) fn gradient<T: Float>(
+    mlp: &Mlp<T>,
+    ws: &mut Workspace<T>,
+    kind: KernelKind,
+    grad: &mut [T],
+    par: Par,
+) {
+    let arch = mlp.arch();
+    let widths = arch.widths();
+    let n_layers = arch.n_layers();
+    let n_hidden = n_layers - 1;
+    let cache = &ws.cache;
+    let signals = &ws.signals;
+    let (n, c) = (cache.n, arch.output_dim());
+    let m = kind.order(n, c);
+    let rep = m / n;
+    let nc = n * c;
+    let two = T::one() + T::one();
+    let g = &ws.g[..m * m];
+    let buf = &mut ws.factorised;
+    buf.dbar.resize_with(n_hidden, Vec::new);
+    buf.zbar.resize_with(n_hidden, Vec::new);
+    buf.abar.resize_with(n_layers, Vec::new);
+    ensure_len(&mut buf.mblock, n * n);
+    grad.fill(T::zero());
+
+    // Cotangents of the kernel's factors, layer by layer.
+    for l in 0..n_layers {
+        // S_A = A Aᵀ (both triangles: it multiplies G elementwise).
+        gram_lower(&mut ws.sa, cache.activations(l), par);
+        mirror_lower(&mut ws.sa, n, par);
+        if l < n_hidden {
+            // D̄ = 2 (G ∘ expand(S_A + 1)) D, the Hadamard product staged in the kernel buffer.
+            let tmp = &mut ws.k[..m * m];
+            tmp.fill(T::zero());
+            accumulate_layer(par, tmp, m, m, Left::Gram(g), &ws.sa[..n * n], rep, false);
+            let f = signal_factor(signals, l, kind);
+            ensure_len(&mut buf.dbar[l], nc * widths[l + 1]);
+            matmul(
+                rm_mut(&mut buf.dbar[l], m, f.ncols()),
+                Accum::Replace,
+                rm(tmp, m, m),
+                f,
+                two,
+                par,
+            );
+        }
+        if l == 0 {
+            continue; // the inputs need no cotangent
+        }
+        if l < n_hidden {
+            gram_lower(&mut ws.sd, signal_factor(signals, l, kind), par);
+            mirror_lower(&mut ws.sd, m, par);
+            block_sums(par, &mut buf.mblock, g, &ws.sd[..m * m], n, rep);
+        } else {
+            // Output layer: S_D is [c = c'] (full) or the constant C (traced).
+            for i in 0..n {
+                for j in 0..n {
+                    buf.mblock[i * n + j] = match kind {
+                        KernelKind::Full => (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q]),
+                        KernelKind::Traced => T::from_f64(c as f64) * g[i * m + j],
+                    };
+                }
+            }
+        }
+        ensure_len(&mut buf.abar[l], n * widths[l]);
+        matmul(
+            rm_mut(&mut buf.abar[l], n, widths[l]),
+            Accum::Replace,
+            rm(&buf.mblock, n, n),
+            cache.activations(l),
+            two,
+            par,
+        );
+    }
+
+    // Stage 1: reverse through the signal recursion, hidden layers first to last.
+    let max_w = arch.max_width();
+    ensure_len(&mut buf.u, nc * max_w);
+    ensure_len(&mut buf.ubar, nc * max_w);
+    for h in 0..n_hidden {
+        let w = widths[h + 1];
+        let u = &mut buf.u[..nc * w];
+        if h + 1 < n_hidden {
+            matmul(
+                rm_mut(u, nc, w),
+                Accum::Replace,
+                signals.layer(h + 1),
+                mlp.weights(h + 1),
+                T::one(),
+                par,
+            );
+        } else {
+            let wl = mlp.weights(h + 1);
+            for (r, row) in u.chunks_exact_mut(w).enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = wl[(r % c, j)];
+                }
+            }
+        }
+        let (d1, d2) = (&cache.d1[h], &cache.d2[h]);
+        // z̄ = Σ_c D̄ ∘ U ∘ σ''   and   Ū = D̄ ∘ σ'
+        ensure_len(&mut buf.zbar[h], n * w);
+        let zbar = &mut buf.zbar[h][..n * w];
+        let dbar = &buf.dbar[h][..nc * w];
+        let ubar = &mut buf.ubar[..nc * w];
+        for i in 0..n {
+            let zrow = &mut zbar[i * w..(i + 1) * w];
+            zrow.fill(T::zero());
+            for r in i * c..(i + 1) * c {
+                let (db, uu) = (&dbar[r * w..(r + 1) * w], &u[r * w..(r + 1) * w]);
+                crate::simd::hadamard_add_assign(zrow, db, uu);
+                let ub = &mut ubar[r * w..(r + 1) * w];
+                ub.copy_from_slice(db);
+                mul_assign(ub, &d1[i * w..(i + 1) * w]);
+            }
+            mul_assign(zrow, &d2[i * w..(i + 1) * w]);
+        }
+        let wr = arch.weight_range(h + 1);
+        if h + 1 < n_hidden {
+            let w_next = widths[h + 2];
+            // W̄^{h+1} += D^{h+1}ᵀ Ū ;  D̄^{h+1} += Ū W^{h+1}ᵀ
+            matmul(
+                rm_mut(&mut grad[wr], w_next, w),
+                Accum::Add,
+                signals.layer(h + 1).transpose(),
+                rm(ubar, nc, w),
+                T::one(),
+                par,
+            );
+            matmul(
+                rm_mut(&mut buf.dbar[h + 1], nc, w_next),
+                Accum::Add,
+                rm(ubar, nc, w),
+                mlp.weights(h + 1).transpose(),
+                T::one(),
+                par,
+            );
+        } else {
+            // W̄^L[c, :] += Σ_i Ū[(i,c), :]
+            let gw = &mut grad[wr];
+            for (r, row) in ubar.chunks_exact(w).enumerate() {
+                let q = r % c;
+                add_assign(&mut gw[q * w..(q + 1) * w], row);
+            }
+        }
+    }
+
+    // Stage 2: backward through the forward pass with the extra cotangents. (A model without
+    // hidden layers has a kernel that does not depend on θ: its gradient stays zero.)
+    if n_hidden == 0 {
+        return;
+    }
+    let [abuf, zbuf] = &mut buf.back;
+    ensure_len(abuf, n * max_w);
+    ensure_len(zbuf, n * max_w);
+    let w_last = widths[n_layers - 1];
+    abuf[..n * w_last].copy_from_slice(&buf.abar[n_layers - 1][..n * w_last]);
+    for l in (0..n_hidden).rev() {
+        let w = widths[l + 1];
+        // z̄ = ā ∘ σ'(z) + z̄(σ'')
+        let zb = &mut zbuf[..n * w];
+        zb.copy_from_slice(&abuf[..n * w]);
+        mul_assign(zb, &cache.d1[l][..n * w]);
+        add_assign(zb, &buf.zbar[l][..n * w]);
+        let (n_in, wr, br) = (widths[l], arch.weight_range(l), arch.bias_range(l));
+        matmul(
+            rm_mut(&mut grad[wr], w, n_in),
+            Accum::Add,
+            rm(zb, n, w).transpose(),
+            cache.activations(l),
+            T::one(),
+            par,
+        );
+        let gb = &mut grad[br];
+        for row in zb.chunks_exact(w) {
+            add_assign(gb, row);
+        }
+        if l > 0 {
+            let ab = &mut abuf[..n * n_in];
+            ab.copy_from_slice(&buf.abar[l][..n * n_in]);
+            matmul(
+                rm_mut(ab, n, n_in),
+                Accum::Add,
+                rm(zb, n, w),
+                mlp.weights(l),
+                T::one(),
+                par,
+            );
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Step 1 of the penalty gradient: the metric `g(K)` and `G = ∂g/∂K` from the Cholesky factor of
+//! the jittered kernel.
+
+use faer::{MatRef, Par};
+
+use super::PenaltyMetric;
+use crate::metrics::{inv_sqrt_diag, mean_diag, positive_tau, shifted_logdet};
+use crate::spd::SpdWorkspace;
+use crate::{Float, Result};
+
+/// Computes `g(K)` and, if `grad` is given, writes `G = ∂g/∂K` into it (row-major `m × m`,
+/// symmetric). `cosine` is scratch for the cosine kernel.
+pub(crate) fn metric_and_kernel_grad<T: Float>(
+    metric: PenaltyMetric,
+    k: MatRef<'_, T>,
+    jitter: f64,
+    spd: &mut SpdWorkspace,
+    cosine: &mut Vec<f64>,
+    grad: Option<&mut [T]>,
+    par: Par,
+) -> Result<f64> {
+    let m = k.nrows();
+    let mf = m as f64;
+    match metric {
+        PenaltyMetric::Trace => {
+            if let Some(g) = grad {
+                g[..m * m].fill(T::zero());
+                for i in 0..m {
+                    g[i * m + i] = T::from_f64(1.0 / mf);
+                }
+            }
+            Ok(mean_diag(k))
+        }
+        PenaltyMetric::LogDet | PenaltyMetric::NormalizedLogDet => {
+            let tau = positive_tau(k, jitter)?;
+            let mut value = shifted_logdet(spd, k, jitter * tau, jitter, par)?;
+            // d/dK of (1/m) log det(K + ε tr(K)/m I) = (1/m)[K_ε⁻¹ + (ε/m) tr(K_ε⁻¹) I]
+            let mut diag_shift = 0.0;
+            if metric == PenaltyMetric::NormalizedLogDet {
+                value -= tau.ln();
+                // d/dK of −log(tr K / m) = −I/(m τ)
+                diag_shift -= 1.0 / (mf * tau);
+            }
+            if let Some(g) = grad {
+                let inv = spd.inverse(m, par);
+                let tr_inv: f64 = (0..m).map(|i| inv[(i, i)]).sum();
+                diag_shift += jitter * tr_inv / (mf * mf);
+                for i in 0..m {
+                    for j in 0..m {
+                        g[i * m + j] = T::from_f64(inv[(j, i)] / mf);
+                    }
+                    g[i * m + i] += T::from_f64(diag_shift);
+                }
+            }
+            Ok(value)
+        }
+        PenaltyMetric::CosineLogDet => {
+            let s = inv_sqrt_diag(k)?;
+            cosine.clear();
+            cosine.resize(m * m, 0.0);
+            for i in 0..m {
+                for j in 0..m {
+                    cosine[i * m + j] = k[(i, j)].to_f64() * s[i] * s[j];
+                }
+            }
+            let khat = MatRef::from_row_major_slice(&cosine[..m * m], m, m);
+            let value = shifted_logdet(spd, khat, jitter, jitter, par)?;
+            if let Some(g) = grad {
+                // Ĝ = (K̂ + εI)⁻¹/m; G = S Ĝ S − diag(Σ_j Ĝ_ij K̂_ij / K_ii)
+                let inv = spd.inverse(m, par);
+                for i in 0..m {
+                    let mut row_dot = 0.0;
+                    for j in 0..m {
+                        let ghat = inv[(j, i)] / mf;
+                        row_dot += ghat * khat[(i, j)];
+                        g[i * m + j] = T::from_f64(ghat * s[i] * s[j]);
+                    }
+                    g[i * m + i] -= T::from_f64(row_dot * s[i] * s[i]);
+                }
+            }
+            Ok(value)
+        }
+    }
+}

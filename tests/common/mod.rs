@@ -1,0 +1,84 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use faer::Mat;
+use mgs::{Activation, Architecture, Float, Init, Mlp, rng_from_seed};
+use rand::RngExt;
+
+/// Every activation, with non-trivial parameters.
+pub fn all_activations() -> Vec<Activation> {
+    vec![
+        Activation::Identity,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.1 },
+        Activation::Sigmoid,
+        Activation::Softplus,
+        Activation::Elu { alpha: 0.7 },
+        Activation::Silu,
+        Activation::GeluErf,
+        Activation::GeluTanh,
+    ]
+}
+
+/// An MLP with He-normal weights and small random (non-zero) biases.
+pub fn model<T: Float>(d: usize, hidden: &[(usize, Activation)], c: usize, seed: u64) -> Mlp<T> {
+    let arch = Architecture::new(d, hidden, c).unwrap();
+    let mut rng = rng_from_seed(seed);
+    let mut mlp = Mlp::<T>::init(arch.clone(), Init::XavierNormal, &mut rng).unwrap();
+    for l in 0..arch.n_layers() {
+        for p in arch.bias_range(l) {
+            mlp.params_mut()[p] = T::from_f64(0.2 * (rng.random::<f64>() - 0.5));
+        }
+    }
+    mlp
+}
+
+/// Standard-normal-ish inputs from a seed.
+pub fn inputs<T: Float>(n: usize, d: usize, seed: u64) -> Mat<T> {
+    let mut rng = rng_from_seed(seed);
+    Mat::from_fn(n, d, |_, _| T::from_f64(2.0 * rng.random::<f64>() - 1.0))
+}
+
+/// A vector of `len` values in `[-1, 1)`.
+pub fn vector(len: usize, seed: u64) -> Vec<f64> {
+    let mut rng = rng_from_seed(seed);
+    (0..len).map(|_| 2.0 * rng.random::<f64>() - 1.0).collect()
+}
+
+/// Largest absolute entry.
+pub fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// `max|a − b| / max(max|b|, tiny)`.
+pub fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    diff / max_abs(b).max(1e-300)
+}
+
+/// Central finite-difference gradient of `f` at `theta` with step `h`.
+pub fn fd_gradient(theta: &[f64], h: f64, mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
+    let mut t = theta.to_vec();
+    (0..theta.len())
+        .map(|p| {
+            t[p] = theta[p] + h;
+            let up = f(&t);
+            t[p] = theta[p] - h;
+            let down = f(&t);
+            t[p] = theta[p];
+            (up - down) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Entries of a matrix, row-major.
+pub fn flat<T: Float>(m: faer::MatRef<'_, T>) -> Vec<f64> {
+    (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)].to_f64()))
+        .collect()
+}
