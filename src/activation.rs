@@ -132,7 +132,11 @@ impl Activation {
             }
             Activation::LeakyRelu { slope } => {
                 let s = T::from_f64(slope);
-                if z > zero { (z, one, zero) } else { (s * z, s, zero) }
+                if z > zero {
+                    (z, one, zero)
+                } else {
+                    (s * z, s, zero)
+                }
             }
             Activation::Sigmoid => {
                 let s = sigmoid(z);

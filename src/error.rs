@@ -45,7 +45,8 @@ pub enum Error {
         /// The rule it breaks.
         reason: &'static str,
     },
-    /// An architecture that cannot be built (zero widths, no layers, bad activation parameter).
+    /// An architecture that cannot be built (a zero width), or a forward cache used with a model
+    /// of other widths.
     InvalidArchitecture {
         /// What is wrong.
         reason: String,

@@ -84,7 +84,7 @@ pub mod scalar {
         while width > 1 {
             width /= 2;
             for k in 0..width {
-                acc[k] = acc[k] + acc[k + width];
+                acc[k] += acc[k + width];
             }
         }
         acc[0]

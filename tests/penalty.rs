@@ -40,7 +40,13 @@ fn gradient_matches_finite_differences_and_routes_agree() {
                 (3, Activation::Sigmoid),
             ],
         ),
-        (4, vec![(6, Activation::GeluTanh), (5, Activation::LeakyRelu { slope: 0.1 })]),
+        (
+            4,
+            vec![
+                (6, Activation::GeluTanh),
+                (5, Activation::LeakyRelu { slope: 0.1 }),
+            ],
+        ),
     ];
     let mut checked = 0;
     for (a, (d, hidden)) in archs.iter().enumerate() {
@@ -57,15 +63,33 @@ fn gradient_matches_finite_differences_and_routes_agree() {
                         ..Default::default()
                     };
                     let (v_fac, g_fac) = grad(&mlp, x.as_ref(), &cfg);
-                    let exp = PenaltyConfig { route: Route::Explicit, ..cfg.clone() };
+                    let exp = PenaltyConfig {
+                        route: Route::Explicit,
+                        ..cfg.clone()
+                    };
                     let (v_exp, g_exp) = grad(&mlp, x.as_ref(), &exp);
-                    let fd = fd_gradient(mlp.params(), 1e-5, |t| value_at(&mlp, t, x.as_ref(), &cfg));
+                    let fd =
+                        fd_gradient(mlp.params(), 1e-5, |t| value_at(&mlp, t, x.as_ref(), &cfg));
                     let ctx = format!("arch {a} C={c} {metric:?} {kernel:?}");
-                    assert!((v_fac - v_exp).abs() <= 1e-10 * v_fac.abs().max(1e-12), "{ctx}: values");
-                    assert!(rel_err(&g_fac, &g_exp) <= 1e-9, "{ctx}: routes {}", rel_err(&g_fac, &g_exp));
-                    assert!(rel_err(&g_fac, &fd) <= 1e-6, "{ctx}: fd {}", rel_err(&g_fac, &fd));
+                    assert!(
+                        (v_fac - v_exp).abs() <= 1e-10 * v_fac.abs().max(1e-12),
+                        "{ctx}: values"
+                    );
+                    assert!(
+                        rel_err(&g_fac, &g_exp) <= 1e-9,
+                        "{ctx}: routes {}",
+                        rel_err(&g_fac, &g_exp)
+                    );
+                    assert!(
+                        rel_err(&g_fac, &fd) <= 1e-6,
+                        "{ctx}: fd {}",
+                        rel_err(&g_fac, &fd)
+                    );
                     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-                    assert!((norm(&g_fac) - norm(&fd)).abs() <= 1e-6 * norm(&fd), "{ctx}: norm");
+                    assert!(
+                        (norm(&g_fac) - norm(&fd)).abs() <= 1e-6 * norm(&fd),
+                        "{ctx}: norm"
+                    );
                     assert!(max_abs(&g_fac) > 0.0, "{ctx}: gradient vanished");
                     checked += 1;
                 }
@@ -73,4 +97,148 @@ fn gradient_matches_finite_differences_and_routes_agree() {
         }
     }
     assert_eq!(checked, 4 * 2 * 4 * 2);
+}
+
+#[test]
+fn subset_sampling_is_seeded_and_whole_batch_when_large() {
+    let mlp = model::<f64>(3, &[(8, Activation::Tanh)], 2, 1);
+    let x = inputs::<f64>(20, 3, 2);
+    let run = |subset, seed| {
+        let cfg = PenaltyConfig {
+            subset,
+            ..Default::default()
+        };
+        Penalty::new(cfg)
+            .unwrap()
+            .value(&mlp, x.as_ref(), &mut rng_from_seed(seed), Par::Seq)
+            .unwrap()
+    };
+    assert_eq!(run(Some(7), 5), run(Some(7), 5), "same seed, same subset");
+    assert_ne!(
+        run(Some(7), 5),
+        run(Some(7), 6),
+        "another seed, another subset"
+    );
+    assert_eq!(run(Some(20), 5), run(None, 0), "s = N is the whole batch");
+    assert_eq!(run(Some(500), 9), run(None, 0), "s > N is the whole batch");
+    assert_ne!(run(Some(7), 5), run(None, 0));
+}
+
+#[test]
+fn f32_agrees_with_f64() {
+    // f32 kernels with the f64 factorisation: values within 1e-4 relative, gradients within 1e-3
+    // of the largest component (f32 rounding of J-sized sums, amplified by K_ε⁻¹).
+    let m64 = model::<f64>(4, &[(16, Activation::Tanh), (16, Activation::Silu)], 3, 3);
+    let m32 = Mlp::<f32>::from_params(
+        m64.arch().clone(),
+        m64.params().iter().map(|&v| v as f32).collect(),
+    )
+    .unwrap();
+    let x64 = inputs::<f64>(10, 4, 4);
+    let x32 = faer::Mat::from_fn(10, 4, |i, j| x64[(i, j)] as f32);
+    for metric in PenaltyMetric::ALL {
+        for kernel in [KernelKind::Full, KernelKind::Traced] {
+            let cfg = PenaltyConfig {
+                metric,
+                kernel,
+                jitter: 1e-3,
+                ..Default::default()
+            };
+            let (v64, g64) = grad(&m64, x64.as_ref(), &cfg);
+            let mut g32 = vec![0f32; m32.n_params()];
+            let v32 = Penalty::new(cfg.clone())
+                .unwrap()
+                .value_and_grad(
+                    &m32,
+                    x32.as_ref(),
+                    &mut rng_from_seed(0),
+                    &mut g32,
+                    Par::Seq,
+                )
+                .unwrap();
+            assert!(
+                (v32 as f64 - v64).abs() <= 1e-4 * v64.abs().max(1.0),
+                "{metric:?} {kernel:?} value"
+            );
+            let g32: Vec<f64> = g32.iter().map(|&v| v as f64).collect();
+            assert!(
+                rel_err(&g32, &g64) <= 1e-3,
+                "{metric:?} {kernel:?} grad {}",
+                rel_err(&g32, &g64)
+            );
+        }
+    }
+}
+
+#[test]
+fn penalty_errors() {
+    let mlp = model::<f64>(3, &[(4, Activation::Relu)], 1, 1);
+    let x = inputs::<f64>(5, 3, 2);
+    let bad = |cfg: PenaltyConfig| Penalty::<f64>::new(cfg).err();
+    assert!(matches!(
+        bad(PenaltyConfig {
+            jitter: 0.0,
+            ..Default::default()
+        }),
+        Some(Error::InvalidHyperparameter { name: "jitter", .. })
+    ));
+    assert!(matches!(
+        bad(PenaltyConfig {
+            jitter: -1.0,
+            ..Default::default()
+        }),
+        Some(Error::InvalidHyperparameter { name: "jitter", .. })
+    ));
+    assert!(matches!(
+        bad(PenaltyConfig {
+            weight: -0.1,
+            ..Default::default()
+        }),
+        Some(Error::InvalidHyperparameter { name: "weight", .. })
+    ));
+    assert!(matches!(
+        bad(PenaltyConfig {
+            subset: Some(0),
+            ..Default::default()
+        }),
+        Some(Error::InvalidHyperparameter { name: "subset", .. })
+    ));
+    let mut pen = Penalty::new(PenaltyConfig::default()).unwrap();
+    let mut rng = rng_from_seed(0);
+    let empty = faer::Mat::<f64>::zeros(0, 3);
+    assert!(matches!(
+        pen.value(&mlp, empty.as_ref(), &mut rng, Par::Seq),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let mut xn = x.clone();
+    xn[(2, 1)] = f64::NAN;
+    assert!(matches!(
+        pen.value(&mlp, xn.as_ref(), &mut rng, Par::Seq),
+        Err(Error::NonFinite {
+            what: "inputs",
+            index: 7
+        })
+    ));
+    let wrong = inputs::<f64>(5, 2, 3);
+    assert!(matches!(
+        pen.value(&mlp, wrong.as_ref(), &mut rng, Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut short = vec![0.0; 3];
+    assert!(matches!(
+        pen.value_and_grad(&mlp, x.as_ref(), &mut rng, &mut short, Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut broken = mlp.clone();
+    broken.params_mut()[0] = f64::INFINITY;
+    assert!(matches!(
+        pen.value(&broken, x.as_ref(), &mut rng, Par::Seq),
+        Err(Error::NonFinite {
+            what: "parameters",
+            index: 0
+        })
+    ));
+    // The output bias contributes [c = c'] to every kernel, so a penalty kernel of a finite
+    // model is positive definite with the jitter; the indefinite case is reached through the
+    // metrics (tests/metrics.rs, tests/errors.rs).
 }

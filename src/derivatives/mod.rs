@@ -35,8 +35,8 @@ mod reverse;
 mod signals;
 
 pub use forward::jvp;
-pub(crate) use hvp::{HvpRows, hvp_rows};
 pub use hvp::hvp;
+pub(crate) use hvp::{HvpRows, hvp_rows};
 pub use reverse::{Vjp, vjp, vjp_into};
 pub use signals::Signals;
 

@@ -105,10 +105,15 @@ pub fn vjp_into<T: Float>(
             par,
         );
         let d1 = &cache.d1[l - 1];
-        for_each_chunk(par, &mut g_prev[..n * n_in], BLOCK_ROWS * n_in, |b, chunk| {
-            let start = b * BLOCK_ROWS * n_in;
-            crate::simd::mul_assign(chunk, &d1[start..start + chunk.len()]);
-        });
+        for_each_chunk(
+            par,
+            &mut g_prev[..n * n_in],
+            BLOCK_ROWS * n_in,
+            |b, chunk| {
+                let start = b * BLOCK_ROWS * n_in;
+                crate::simd::mul_assign(chunk, &d1[start..start + chunk.len()]);
+            },
+        );
         std::mem::swap(&mut g, &mut g_prev);
     }
     Ok(())

@@ -86,12 +86,17 @@ impl<T: Float> Signals<T> {
                 );
             }
             let d1 = &cache.d1[h];
-            for_each_chunk(par, &mut self.d[h][..m * w], BLOCK_ROWS * c * w, |b, chunk| {
-                for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
-                    let i = (b * BLOCK_ROWS * c + k) / c;
-                    crate::simd::mul_assign(row, &d1[i * w..(i + 1) * w]);
-                }
-            });
+            for_each_chunk(
+                par,
+                &mut self.d[h][..m * w],
+                BLOCK_ROWS * c * w,
+                |b, chunk| {
+                    for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
+                        let i = (b * BLOCK_ROWS * c + k) / c;
+                        crate::simd::mul_assign(row, &d1[i * w..(i + 1) * w]);
+                    }
+                },
+            );
         }
         Ok(())
     }

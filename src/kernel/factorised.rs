@@ -23,7 +23,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::KernelKind;
-use super::hadamard::{Left, accumulate_layer, mirror_lower};
+use super::hadamard::{Blocks, Left, accumulate_layer, mirror_lower};
 use crate::derivatives::Signals;
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::{Float, ForwardCache, Mlp, Result};
@@ -100,7 +100,18 @@ pub(crate) fn kernel_into<T: Float>(
                 KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
             }
         };
-        accumulate_layer(par, k, m, m, left, &sa[..n * n], rep, true);
+        accumulate_layer(
+            par,
+            k,
+            Blocks {
+                rows: m,
+                cols: m,
+                rep,
+                lower: true,
+            },
+            left,
+            &sa[..n * n],
+        );
     }
     mirror_lower(k, m, par);
 }
@@ -150,7 +161,13 @@ pub fn cross_kernel<T: Float>(
                 KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
             }
         };
-        accumulate_layer(par, &mut k, m1, m2, left, &sa, rep, false);
+        let shape = Blocks {
+            rows: m1,
+            cols: m2,
+            rep,
+            lower: false,
+        };
+        accumulate_layer(par, &mut k, shape, left, &sa);
     }
     Ok(rm(&k, m1, m2).to_owned())
 }

@@ -15,7 +15,7 @@ use faer::{Accum, Par};
 use super::Workspace;
 use crate::kernel::KernelKind;
 use crate::kernel::factorised::{gram_lower, signal_factor};
-use crate::kernel::hadamard::{Left, accumulate_layer, mirror_lower};
+use crate::kernel::hadamard::{Blocks, Left, accumulate_layer, mirror_lower};
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::simd::{add_assign, dot, mul_assign};
@@ -93,7 +93,13 @@ pub(crate) fn gradient<T: Float>(
             // D̄ = 2 (G ∘ expand(S_A + 1)) D, the Hadamard product staged in the kernel buffer.
             let tmp = &mut ws.k[..m * m];
             tmp.fill(T::zero());
-            accumulate_layer(par, tmp, m, m, Left::Gram(g), &ws.sa[..n * n], rep, false);
+            let shape = Blocks {
+                rows: m,
+                cols: m,
+                rep,
+                lower: false,
+            };
+            accumulate_layer(par, tmp, shape, Left::Gram(g), &ws.sa[..n * n]);
             let f = signal_factor(signals, l, kind);
             ensure_len(&mut buf.dbar[l], nc * widths[l + 1]);
             matmul(
@@ -117,7 +123,9 @@ pub(crate) fn gradient<T: Float>(
             for i in 0..n {
                 for j in 0..n {
                     buf.mblock[i * n + j] = match kind {
-                        KernelKind::Full => (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q]),
+                        KernelKind::Full => {
+                            (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q])
+                        }
                         KernelKind::Traced => T::from_f64(c as f64) * g[i * m + j],
                     };
                 }

@@ -41,9 +41,9 @@ mod kernel_grad;
 use faer::{MatRef, Par};
 use rand::seq::index;
 
-pub use crate::kernel::{KernelKind, Route};
 use crate::derivatives::Signals;
 use crate::error::check_finite;
+pub use crate::kernel::{KernelKind, Route};
 use crate::metrics::{DEFAULT_JITTER, check_jitter};
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::spd::SpdWorkspace;
@@ -264,7 +264,11 @@ impl<T: Float> Penalty<T> {
             cfg.jitter,
             &mut ws.spd,
             &mut ws.cosine,
-            if want_grad { Some(&mut ws.g[..m * m]) } else { None },
+            if want_grad {
+                Some(&mut ws.g[..m * m])
+            } else {
+                None
+            },
             par,
         )?;
         let alpha = T::from_f64(cfg.weight);

@@ -21,7 +21,7 @@ pub fn all_activations() -> Vec<Activation> {
     ]
 }
 
-/// An MLP with He-normal weights and small random (non-zero) biases.
+/// An MLP with Xavier-normal weights and small random (non-zero) biases.
 pub fn model<T: Float>(d: usize, hidden: &[(usize, Activation)], c: usize, seed: u64) -> Mlp<T> {
     let arch = Architecture::new(d, hidden, c).unwrap();
     let mut rng = rng_from_seed(seed);

@@ -1,0 +1,116 @@
+//! Every `mgs::Error` variant reachable so far, through the public API, with its message.
+
+mod common;
+
+use common::{inputs, model};
+use faer::{Mat, Par};
+use mgs::derivatives::{jvp, vjp};
+use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::metrics;
+use mgs::{Activation, Architecture, Error, Mlp};
+
+#[test]
+fn architecture_and_model_errors() {
+    let e = Architecture::new(3, &[(0, Activation::Tanh)], 1).unwrap_err();
+    assert!(matches!(e, Error::InvalidArchitecture { .. }));
+    assert!(e.to_string().contains("layer 1"));
+    let e = Architecture::new(3, &[(4, Activation::LeakyRelu { slope: f64::NAN })], 1).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::InvalidHyperparameter {
+            name: "leaky_relu.slope",
+            ..
+        }
+    ));
+    let arch = Architecture::new(2, &[(3, Activation::Tanh)], 1).unwrap();
+    let e = Mlp::<f64>::from_params(arch.clone(), vec![0.0; 5]).unwrap_err();
+    assert_eq!(
+        e,
+        Error::ShapeMismatch {
+            what: "parameters",
+            expected: (13, 1),
+            found: (5, 1)
+        }
+    );
+    assert!(e.to_string().contains("expected 13x1"));
+    let mut p = vec![0.0; 13];
+    p[4] = f64::NAN;
+    assert_eq!(
+        Mlp::<f64>::from_params(arch, p).unwrap_err(),
+        Error::NonFinite {
+            what: "parameters",
+            index: 4
+        }
+    );
+}
+
+#[test]
+fn derivative_errors() {
+    let mlp = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
+    let other = model::<f64>(3, &[(5, Activation::Tanh)], 2, 1);
+    let x = inputs::<f64>(4, 3, 2);
+    let cache = mlp.forward_cached(x.as_ref(), Par::Seq).unwrap();
+    let u = Mat::<f64>::zeros(4, 3);
+    assert!(matches!(
+        vjp(&mlp, &cache, u.as_ref(), Par::Seq),
+        Err(Error::ShapeMismatch {
+            what: "cotangent",
+            ..
+        })
+    ));
+    let u = Mat::<f64>::zeros(4, 2);
+    assert!(matches!(
+        vjp(&other, &cache, u.as_ref(), Par::Seq),
+        Err(Error::InvalidArchitecture { .. })
+    ));
+    assert!(matches!(
+        jvp(&mlp, &cache, Some(&[1.0]), None, Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut v = vec![0.0; mlp.n_params()];
+    v[3] = f64::INFINITY;
+    assert!(matches!(
+        jvp(&mlp, &cache, Some(&v), None, Par::Seq),
+        Err(Error::NonFinite { index: 3, .. })
+    ));
+}
+
+#[test]
+fn kernel_errors_and_messages() {
+    let mlp = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
+    let empty = Mat::<f64>::zeros(0, 3);
+    let e = mgs_kernel(
+        &mlp,
+        empty.as_ref(),
+        KernelKind::Full,
+        Route::Factorised,
+        Par::Seq,
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "inputs is empty");
+    let wrong = Mat::<f64>::zeros(2, 4);
+    assert!(matches!(
+        mgs_kernel(
+            &mlp,
+            wrong.as_ref(),
+            KernelKind::Full,
+            Route::Explicit,
+            Par::Seq
+        ),
+        Err(Error::ShapeMismatch { what: "inputs", .. })
+    ));
+    let indefinite = Mat::<f64>::from_fn(2, 2, |i, j| if i == j { 1.0 } else { 2.0 });
+    let e = metrics::logdet(indefinite.as_ref(), 1e-6, Par::Seq).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotPositiveDefinite {
+                order: 2,
+                pivot: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("not positive definite"));
+}

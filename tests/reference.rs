@@ -1,0 +1,247 @@
+//! Matches the committed JAX float64 fixture (`tests/reference/`, autodiff, not hand-derived):
+//! outputs, Jacobian, kernels, metrics, VJP/JVP/HVP and penalty values and gradients.
+//!
+//! Tolerance: `max|a − b| ≤ 1e-10 · max(1, max|b|)` per array (1e-9 for penalty gradients), an
+//! array-scaled bound because tiny entries of the reference carry cancellation noise of ~1e-16
+//! absolute.
+
+mod common;
+
+use common::flat;
+use faer::{Mat, Par};
+use mgs::derivatives::{hvp, jvp, vjp};
+use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
+use mgs::metrics::{MetricsConfig, metrics};
+use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
+use mgs::{Activation, Architecture, Jacobian, Mlp, rng_from_seed};
+use serde_json::Value;
+
+fn fixture() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/fixture.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn vec_of(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| match x {
+            Value::Array(row) => row.iter().map(|y| y.as_f64().unwrap()).collect(),
+            _ => vec![x.as_f64().unwrap()],
+        })
+        .collect()
+}
+
+fn mat_of(v: &Value) -> Mat<f64> {
+    let rows = v.as_array().unwrap();
+    let cols = rows[0].as_array().unwrap().len();
+    let data = vec_of(v);
+    Mat::from_fn(rows.len(), cols, |i, j| data[i * cols + j])
+}
+
+fn activation(h: &Value) -> Activation {
+    let p = h["param"].as_f64();
+    match h["activation"].as_str().unwrap() {
+        "identity" => Activation::Identity,
+        "tanh" => Activation::Tanh,
+        "relu" => Activation::Relu,
+        "leaky_relu" => Activation::LeakyRelu { slope: p.unwrap() },
+        "sigmoid" => Activation::Sigmoid,
+        "softplus" => Activation::Softplus,
+        "elu" => Activation::Elu { alpha: p.unwrap() },
+        "silu" => Activation::Silu,
+        "gelu_erf" => Activation::GeluErf,
+        "gelu_tanh" => Activation::GeluTanh,
+        other => panic!("unknown activation {other}"),
+    }
+}
+
+fn network(net: &Value) -> Mlp<f64> {
+    let hidden: Vec<(usize, Activation)> = net["hidden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["width"].as_u64().unwrap() as usize, activation(h)))
+        .collect();
+    let arch = Architecture::new(
+        net["input_dim"].as_u64().unwrap() as usize,
+        &hidden,
+        net["output_dim"].as_u64().unwrap() as usize,
+    )
+    .unwrap();
+    Mlp::from_params(arch, vec_of(&net["params"])).unwrap()
+}
+
+#[track_caller]
+fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        err <= tol * scale,
+        "{what}: error {err:e} > {tol:e} · {scale}"
+    );
+}
+
+#[test]
+fn matches_jax_float64_fixture() {
+    let fx = fixture();
+    let eps = fx["eps"].as_f64().unwrap();
+    let nets = fx["networks"].as_array().unwrap();
+    assert!(nets.len() >= 3);
+    for net in nets {
+        let name = net["name"].as_str().unwrap();
+        let mlp = network(net);
+        let x = mat_of(&net["x"]);
+        let x2 = mat_of(&net["x2"]);
+        let par = Par::Seq;
+        let f = mlp.forward(x.as_ref(), par).unwrap();
+        assert_close(
+            &format!("{name} f"),
+            &flat(f.as_ref()),
+            &vec_of(&net["f"]),
+            1e-10,
+        );
+        let j = Jacobian::reverse(&mlp, x.as_ref(), par).unwrap();
+        assert_close(
+            &format!("{name} J"),
+            &flat(j.as_mat()),
+            &vec_of(&net["jacobian"]),
+            1e-10,
+        );
+        for (kind, key, cross_key, mkey) in [
+            (
+                KernelKind::Full,
+                "kernel_full",
+                "cross_full",
+                "metrics_full",
+            ),
+            (
+                KernelKind::Traced,
+                "kernel_traced",
+                "cross_traced",
+                "metrics_traced",
+            ),
+        ] {
+            for route in [Route::Explicit, Route::Factorised] {
+                let k = mgs_kernel(&mlp, x.as_ref(), kind, route, par).unwrap();
+                assert_close(
+                    &format!("{name} {key} {route:?}"),
+                    &flat(k.as_ref()),
+                    &vec_of(&net[key]),
+                    1e-10,
+                );
+                let kc = mgs_cross_kernel(&mlp, x.as_ref(), x2.as_ref(), kind, route, par).unwrap();
+                assert_close(
+                    &format!("{name} {cross_key} {route:?}"),
+                    &flat(kc.as_ref()),
+                    &vec_of(&net[cross_key]),
+                    1e-10,
+                );
+            }
+            let k = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, par).unwrap();
+            let cfg = MetricsConfig {
+                jitter: eps,
+                spectrum: true,
+            };
+            let m = metrics(k.as_ref(), &cfg, par).unwrap();
+            let want = &net[mkey];
+            let spectrum = m.spectrum.as_ref().unwrap();
+            for (label, got, key) in [
+                ("trace", m.trace, "trace"),
+                ("logdet", m.logdet, "logdet"),
+                (
+                    "normalized_logdet",
+                    m.normalized_logdet,
+                    "normalised_logdet",
+                ),
+                ("cosine_logdet", m.cosine_logdet, "cosine_logdet"),
+                ("cosine_mean", m.cosine_mean, "cosine_mean"),
+                ("effective_rank", spectrum.effective_rank, "effective_rank"),
+            ] {
+                assert_close(
+                    &format!("{name} {mkey} {label}"),
+                    &[got],
+                    &[want[key].as_f64().unwrap()],
+                    1e-10,
+                );
+            }
+            // The condition number amplifies rounding of the smallest eigenvalue.
+            assert_close(
+                &format!("{name} {mkey} condition"),
+                &[spectrum.condition_number],
+                &[want["condition_number"].as_f64().unwrap()],
+                1e-8,
+            );
+            assert_close(
+                &format!("{name} {mkey} eigenvalues"),
+                &spectrum.eigenvalues,
+                &vec_of(&want["eigenvalues"]),
+                1e-10,
+            );
+        }
+        let cache = mlp.forward_cached(x.as_ref(), par).unwrap();
+        let u = mat_of(&net["cotangent"]);
+        let v = vec_of(&net["tangent"]);
+        let back = vjp(&mlp, &cache, u.as_ref(), par).unwrap();
+        assert_close(
+            &format!("{name} vjp params"),
+            &back.params,
+            &vec_of(&net["vjp_params"]),
+            1e-10,
+        );
+        assert_close(
+            &format!("{name} vjp inputs"),
+            &flat(back.inputs.as_ref()),
+            &vec_of(&net["vjp_inputs"]),
+            1e-10,
+        );
+        let fwd = jvp(&mlp, &cache, Some(&v), None, par).unwrap();
+        assert_close(
+            &format!("{name} jvp"),
+            &flat(fwd.as_ref()),
+            &vec_of(&net["jvp"]),
+            1e-10,
+        );
+        let hv = hvp(&mlp, &cache, u.as_ref(), &v, par).unwrap();
+        assert_close(&format!("{name} hvp"), &hv, &vec_of(&net["hvp"]), 1e-10);
+        for p in net["penalty"].as_array().unwrap() {
+            let metric = match p["metric"].as_str().unwrap() {
+                "trace" => PenaltyMetric::Trace,
+                "logdet" => PenaltyMetric::LogDet,
+                "normalised_logdet" => PenaltyMetric::NormalizedLogDet,
+                "cosine_logdet" => PenaltyMetric::CosineLogDet,
+                other => panic!("unknown metric {other}"),
+            };
+            let kernel = match p["kernel"].as_str().unwrap() {
+                "full" => KernelKind::Full,
+                _ => KernelKind::Traced,
+            };
+            for route in [Route::Explicit, Route::Factorised] {
+                let cfg = PenaltyConfig {
+                    metric,
+                    kernel,
+                    jitter: eps,
+                    weight: 1.0,
+                    subset: None,
+                    route,
+                };
+                let mut pen = Penalty::new(cfg).unwrap();
+                let mut g = vec![0.0; mlp.n_params()];
+                let value = pen
+                    .value_and_grad(&mlp, x.as_ref(), &mut rng_from_seed(0), &mut g, par)
+                    .unwrap();
+                let ctx = format!("{name} penalty {metric:?} {kernel:?} {route:?}");
+                assert_close(&ctx, &[value], &[p["value"].as_f64().unwrap()], 1e-9);
+                assert_close(&ctx, &g, &vec_of(&p["grad"]), 1e-9);
+            }
+        }
+    }
+}
