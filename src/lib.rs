@@ -77,3 +77,8 @@ pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};
 pub use jacobian::Jacobian;
 pub use mlp::{ForwardCache, Mlp};
+
+/// The README's quick start, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
