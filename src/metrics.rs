@@ -188,28 +188,28 @@ pub fn normalized_logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> R
 /// The cosine kernel `K̂_ij = K_ij / √(K_ii K_jj)` (`f64`); needs a positive diagonal.
 pub fn cosine_kernel<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
     check_kernel(k)?;
-    let s = inv_sqrt_diag(k)?;
+    let mut s = Vec::new();
+    inv_sqrt_diag(k, &mut s)?;
     Ok(Mat::from_fn(k.nrows(), k.nrows(), |i, j| {
         k[(i, j)].to_f64() * s[i] * s[j]
     }))
 }
 
-/// `1/√K_ii`, or an error naming the first non-positive diagonal entry.
-pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>) -> Result<Vec<f64>> {
-    (0..k.nrows())
-        .map(|i| {
-            let d = k[(i, i)].to_f64();
-            if d > 0.0 {
-                Ok(1.0 / d.sqrt())
-            } else {
-                Err(Error::NotPositiveDefinite {
-                    order: k.nrows(),
-                    pivot: i,
-                    jitter: 0.0,
-                })
-            }
-        })
-        .collect()
+/// Writes `1/√K_ii` into `out`, or names the first non-positive diagonal entry.
+pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>, out: &mut Vec<f64>) -> Result<()> {
+    out.clear();
+    for i in 0..k.nrows() {
+        let d = k[(i, i)].to_f64();
+        if d.is_nan() || d <= 0.0 {
+            return Err(Error::NotPositiveDefinite {
+                order: k.nrows(),
+                pivot: i,
+                jitter: 0.0,
+            });
+        }
+        out.push(1.0 / d.sqrt());
+    }
+    Ok(())
 }
 
 /// Mean off-diagonal entry of the cosine kernel (`1` when `m = 1`).

@@ -8,17 +8,25 @@ use crate::metrics::{inv_sqrt_diag, mean_diag, positive_tau, shifted_logdet};
 use crate::spd::SpdWorkspace;
 use crate::{Float, Result};
 
+/// Scratch of step 1: the factorisation and the cosine kernel with its diagonal scaling.
+#[derive(Default)]
+pub(crate) struct MetricScratch {
+    spd: SpdWorkspace,
+    cosine: Vec<f64>,
+    scale: Vec<f64>,
+}
+
 /// Computes `g(K)` and, if `grad` is given, writes `G = ∂g/∂K` into it (row-major `m × m`,
-/// symmetric). `cosine` is scratch for the cosine kernel.
+/// symmetric).
 pub(crate) fn metric_and_kernel_grad<T: Float>(
     metric: PenaltyMetric,
     k: MatRef<'_, T>,
     jitter: f64,
-    spd: &mut SpdWorkspace,
-    cosine: &mut Vec<f64>,
+    scratch: &mut MetricScratch,
     grad: Option<&mut [T]>,
     par: Par,
 ) -> Result<f64> {
+    let MetricScratch { spd, cosine, scale } = scratch;
     let m = k.nrows();
     let mf = m as f64;
     match metric {
@@ -55,7 +63,8 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
             Ok(value)
         }
         PenaltyMetric::CosineLogDet => {
-            let s = inv_sqrt_diag(k)?;
+            inv_sqrt_diag(k, scale)?;
+            let s = &scale[..];
             cosine.clear();
             cosine.resize(m * m, 0.0);
             for i in 0..m {

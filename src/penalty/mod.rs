@@ -39,14 +39,13 @@ mod factorised;
 mod kernel_grad;
 
 use faer::{MatRef, Par};
-use rand::seq::index;
+use rand::RngExt;
 
 use crate::derivatives::Signals;
 use crate::error::check_finite;
 pub use crate::kernel::{KernelKind, Route};
 use crate::metrics::{DEFAULT_JITTER, check_jitter};
 use crate::mlp::{ensure_len, rm, rm_mut};
-use crate::spd::SpdWorkspace;
 use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.
@@ -149,8 +148,9 @@ pub(crate) struct Workspace<T: Float> {
     pub(crate) g: Vec<T>,
     pub(crate) sa: Vec<T>,
     pub(crate) sd: Vec<T>,
-    cosine: Vec<f64>,
-    spd: SpdWorkspace,
+    metric: kernel_grad::MetricScratch,
+    /// Sample indices for subset draws.
+    perm: Vec<usize>,
     pub(crate) factorised: factorised::Buffers<T>,
     pub(crate) explicit: explicit::Buffers<T>,
 }
@@ -223,7 +223,14 @@ impl<T: Float> Penalty<T> {
         let n = cfg.subset.map_or(n_all, |s| s.min(n_all));
         ensure_len(&mut ws.x, n * d);
         if n < n_all {
-            let mut picked = index::sample(rng, n_all, n).into_vec();
+            // Partial Fisher–Yates: the first n entries are a uniform draw without replacement.
+            ws.perm.clear();
+            ws.perm.extend(0..n_all);
+            for k in 0..n {
+                let j = rng.random_range(k..n_all);
+                ws.perm.swap(k, j);
+            }
+            let picked = &mut ws.perm[..n];
             picked.sort_unstable();
             for (row, &i) in picked.iter().enumerate() {
                 for j in 0..d {
@@ -262,8 +269,7 @@ impl<T: Float> Penalty<T> {
             cfg.metric,
             rm(&ws.k, m, m),
             cfg.jitter,
-            &mut ws.spd,
-            &mut ws.cosine,
+            &mut ws.metric,
             if want_grad {
                 Some(&mut ws.g[..m * m])
             } else {
