@@ -18,3 +18,5 @@ pub mod derivatives;
 pub mod jacobian;
 pub mod kernel;
 pub use jacobian::Jacobian;
+pub mod train;
+pub use train::{TrainConfig, Trainer};
