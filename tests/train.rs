@@ -182,11 +182,11 @@ fn network_loss_gradient_matches_central_differences() {
     for rate in [0.0, 0.4] {
         let loss_at = |p: &[f64], grad: Option<&mut Vec<f64>>| -> f64 {
             let m = Mlp::from_params(net.arch().clone(), p.to_vec()).unwrap();
-            let pass = DropoutPass::new(&m, x.as_ref(), rate, &mut rng_from_seed(11), Par::Seq)
-                .unwrap();
+            let pass =
+                DropoutPass::new(&m, x.as_ref(), rate, &mut rng_from_seed(11), Par::Seq).unwrap();
             let mut g_out = Mat::zeros(9, 3);
-            let l = softmax_cross_entropy(pass.output(), &labels, 0.05, Some(g_out.as_mut()))
-                .unwrap();
+            let l =
+                softmax_cross_entropy(pass.output(), &labels, 0.05, Some(g_out.as_mut())).unwrap();
             if let Some(g) = grad {
                 vjp_into(&m, pass.cache(), g_out.as_ref(), g, None, Par::Seq).unwrap();
             }
@@ -325,7 +325,10 @@ fn schedules_and_bad_hyperparameters() {
         ..Sgd::default()
     });
     let mut adam_state = Optimizer::Adam(Adam::default()).init_state::<f64>(2);
-    assert!(sgd.step(&mut adam_state, &mut [0.0; 2], &[1.0; 2], 0.1).is_err());
+    assert!(
+        sgd.step(&mut adam_state, &mut [0.0; 2], &[1.0; 2], 0.1)
+            .is_err()
+    );
     let mut state = sgd.init_state::<f64>(3);
     assert!(matches!(
         sgd.step(&mut state, &mut [0.0; 2], &[1.0; 2], 0.1),
@@ -379,10 +382,7 @@ fn schedules_and_bad_hyperparameters() {
         data,
     )
     .unwrap();
-    assert!(matches!(
-        t.run(),
-        Err(Error::InvalidHyperparameter { .. })
-    ));
+    assert!(matches!(t.run(), Err(Error::InvalidHyperparameter { .. })));
     // Labels beyond the model's outputs, wrong input width.
     assert!(Trainer::new(mlp(2, 4, 1, 0), TrainConfig::default(), data).is_err());
     assert!(matches!(
@@ -467,7 +467,11 @@ fn regression_with_mse() {
     let mut trainer = Trainer::new(init, config, data).unwrap();
     let h = trainer.run().unwrap();
     let last = h.epochs[39].train.loss;
-    assert!(last < 0.05 * initial.loss, "{last} vs initial {}", initial.loss);
+    assert!(
+        last < 0.05 * initial.loss,
+        "{last} vs initial {}",
+        initial.loss
+    );
     assert_eq!(h.epochs[39].train.accuracy, None);
     assert_eq!(h.epochs[15].lr, 0.025);
 }
@@ -489,7 +493,11 @@ fn final_norm(optimizer: Optimizer, l2: Option<f64>) -> f64 {
     }
     let h = t.run().unwrap();
     if l2.is_some() {
-        assert!(h.epochs.iter().all(|e| e.penalties[0].0 == "l2" && e.penalties[0].1 > 0.0));
+        assert!(
+            h.epochs
+                .iter()
+                .all(|e| e.penalties[0].0 == "l2" && e.penalties[0].1 > 0.0)
+        );
     }
     norm(t.model().params())
 }
@@ -652,7 +660,10 @@ fn checkpoint_round_trip_is_bit_exact() {
     assert_eq!(back, ckpt);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&back.params), bits(t.model().params()));
-    assert_eq!(bits(&back.optimizer.second_moment), bits(&t.optimizer_state().second_moment));
+    assert_eq!(
+        bits(&back.optimizer.second_moment),
+        bits(&t.optimizer_state().second_moment)
+    );
     assert_eq!(&back.rngs, t.rngs());
     // No temporary file is left behind.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -676,13 +687,18 @@ fn checkpoint_round_trip_is_bit_exact() {
     let json = t32.checkpoint().to_json().unwrap();
     let back32 = Checkpoint::<f32>::from_json(&json).unwrap();
     assert_eq!(back32, t32.checkpoint());
-    assert!(back32
-        .params
-        .iter()
-        .zip(t32.model().params())
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(
+        back32
+            .params
+            .iter()
+            .zip(t32.model().params())
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
     // …and an f32 checkpoint is not an f64 one.
-    assert!(matches!(Checkpoint::<f64>::from_json(&json), Err(Error::Format { .. })));
+    assert!(matches!(
+        Checkpoint::<f64>::from_json(&json),
+        Err(Error::Format { .. })
+    ));
 
     // Truncated, foreign, other-version and missing files.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -698,7 +714,10 @@ fn checkpoint_round_trip_is_bit_exact() {
         other => panic!("foreign file gave {other:?}"),
     }
     std::fs::write(&bad, "epoch,lr\n0,0.1\n").unwrap();
-    assert!(matches!(Checkpoint::<f64>::load(&bad), Err(Error::Format { .. })));
+    assert!(matches!(
+        Checkpoint::<f64>::load(&bad),
+        Err(Error::Format { .. })
+    ));
     std::fs::write(&bad, text.replace("\"version\":1", "\"version\":99")).unwrap();
     match Checkpoint::<f64>::load(&bad) {
         Err(Error::Format { reason }) => assert!(reason.contains("version 99"), "{reason}"),
@@ -744,7 +763,10 @@ fn resumed_run_equals_uninterrupted_run() {
     let resumed = second.run().unwrap();
 
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(second.model().params()), bits(straight.model().params()));
+    assert_eq!(
+        bits(second.model().params()),
+        bits(straight.model().params())
+    );
     assert_eq!(resumed.without_timing(), full.without_timing());
     assert_eq!(second.optimizer_state(), straight.optimizer_state());
     assert_eq!(second.rngs(), straight.rngs());
@@ -790,7 +812,13 @@ fn early_stopping_restores_the_best_parameters() {
         Dataset::classification(x.as_ref(), &y).unwrap(),
     )
     .unwrap()
-    .with_callback(|r, _| if r.epoch == 2 { Control::Stop } else { Control::Continue });
+    .with_callback(|r, _| {
+        if r.epoch == 2 {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    });
     assert_eq!(t.run().unwrap().epochs.len(), 3);
 }
 
@@ -815,12 +843,9 @@ fn one_and_two_threads_give_identical_histories() {
                 par: if seq { Par::Seq } else { Par::rayon(0) },
                 ..blob_config()
             };
-            let arch = Architecture::new(
-                2,
-                &[(64, Activation::Tanh), (48, Activation::GeluTanh)],
-                2,
-            )
-            .unwrap();
+            let arch =
+                Architecture::new(2, &[(64, Activation::Tanh), (48, Activation::GeluTanh)], 2)
+                    .unwrap();
             let net = Mlp::init(arch, Init::XavierNormal, &mut rng_from_seed(3)).unwrap();
             let mut t = Trainer::new(
                 net,
@@ -969,7 +994,10 @@ fn user_regularizer_plugs_in() {
         .unwrap();
     let h = t.run().unwrap();
     let dist = rel_err(t.model().params(), &anchor);
-    assert!(dist < 0.15 && plain_dist > 1.0, "distance to the anchor {dist} vs {plain_dist}");
+    assert!(
+        dist < 0.15 && plain_dist > 1.0,
+        "distance to the anchor {dist} vs {plain_dist}"
+    );
     let first = &h.epochs[0].penalties;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].0, "anchor");
@@ -989,12 +1017,14 @@ fn user_regularizer_plugs_in() {
     drop(t2);
     assert_eq!(fresh.calls, 120);
     // Names must be unique; a checkpoint with other regularisers is refused.
-    assert!(Trainer::new(net.clone(), config.clone(), data)
-        .unwrap()
-        .with_regularizer(make(1.0))
-        .unwrap()
-        .with_regularizer(make(1.0))
-        .is_err());
+    assert!(
+        Trainer::new(net.clone(), config.clone(), data)
+            .unwrap()
+            .with_regularizer(make(1.0))
+            .unwrap()
+            .with_regularizer(make(1.0))
+            .is_err()
+    );
     assert!(matches!(plain.restore(&ckpt), Err(Error::Format { .. })));
 
     // Its generator is seeded by the config: same seed, same draws.

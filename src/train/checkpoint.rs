@@ -231,7 +231,8 @@ impl<T: Float> Trainer<'_, T> {
                 "not a version-{CHECKPOINT_VERSION} mgs training checkpoint"
             )));
         }
-        if ckpt.widths != self.mlp.arch().widths() || ckpt.activations != activation_names(&self.mlp)
+        if ckpt.widths != self.mlp.arch().widths()
+            || ckpt.activations != activation_names(&self.mlp)
         {
             return Err(format_err(format!(
                 "checkpoint is for widths {:?} with activations {:?}, the model has {:?} with {:?}",

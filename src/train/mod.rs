@@ -55,8 +55,7 @@ pub use data::Dataset;
 pub use dropout::{DropoutPass, check_dropout_rate};
 pub use history::{EpochRecord, Evaluation, History};
 pub use loss::{
-    Loss, Targets, accuracy, mean_squared_error, mean_squared_error_classes,
-    softmax_cross_entropy,
+    Loss, Targets, accuracy, mean_squared_error, mean_squared_error_classes, softmax_cross_entropy,
 };
 pub use optim::{Adam, AdamW, Optimizer, OptimizerKind, OptimizerState, Schedule, Sgd};
 pub use regularizer::{L2Penalty, Regularizer, StepContext};

@@ -51,11 +51,21 @@ fn hyper(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Resu
 }
 
 fn check_lr(name: &'static str, lr: f64) -> Result<()> {
-    hyper(name, lr, lr.is_finite() && lr > 0.0, "must be finite and > 0")
+    hyper(
+        name,
+        lr,
+        lr.is_finite() && lr > 0.0,
+        "must be finite and > 0",
+    )
 }
 
 fn check_decay(name: &'static str, wd: f64) -> Result<()> {
-    hyper(name, wd, wd.is_finite() && wd >= 0.0, "must be finite and >= 0")
+    hyper(
+        name,
+        wd,
+        wd.is_finite() && wd >= 0.0,
+        "must be finite and >= 0",
+    )
 }
 
 fn check_beta(name: &'static str, beta: f64) -> Result<()> {
@@ -303,7 +313,12 @@ impl Optimizer {
         grad: &[T],
         lr: f64,
     ) -> Result<()> {
-        hyper("lr", lr, lr.is_finite() && lr >= 0.0, "must be finite and >= 0")?;
+        hyper(
+            "lr",
+            lr,
+            lr.is_finite() && lr >= 0.0,
+            "must be finite and >= 0",
+        )?;
         if grad.len() != params.len() {
             return Err(Error::ShapeMismatch {
                 what: "gradient",

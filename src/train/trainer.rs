@@ -537,7 +537,10 @@ impl<'a, T: Float> Trainer<'a, T> {
 
     /// Names of the regularisers, in the order they are applied.
     pub fn regularizer_names(&self) -> Vec<String> {
-        self.regularizers.iter().map(|r| r.name().to_string()).collect()
+        self.regularizers
+            .iter()
+            .map(|r| r.name().to_string())
+            .collect()
     }
 
     /// Evaluates the current model on `data` (evaluation mode).
@@ -610,15 +613,13 @@ impl<'a, T: Float> Trainer<'a, T> {
         };
         let n_out = self.mlp.arch().output_dim();
         let noise = if cfg.input_noise_std > 0.0 {
-            Some(
-                Normal::new(0.0, cfg.input_noise_std).map_err(|_| {
-                    Error::InvalidHyperparameter {
-                        name: "input_noise_std",
-                        value: cfg.input_noise_std,
-                        reason: "must be finite and >= 0",
-                    }
-                })?,
-            )
+            Some(Normal::new(0.0, cfg.input_noise_std).map_err(|_| {
+                Error::InvalidHyperparameter {
+                    name: "input_noise_std",
+                    value: cfg.input_noise_std,
+                    reason: "must be finite and >= 0",
+                }
+            })?)
         } else {
             None
         };
