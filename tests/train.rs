@@ -464,7 +464,13 @@ fn regression_with_mse() {
     let data = Dataset::regression(x.as_ref(), y.as_ref()).unwrap();
     let init = mlp(2, 16, 1, 4);
     let initial = mgs::train::evaluate(&init, &data, Loss::MeanSquaredError, Par::Seq).unwrap();
-    let mut trainer = Trainer::new(init, config, data).unwrap();
+    let mut trainer = Trainer::new(init, config, data)
+        .unwrap()
+        .with_callback(mgs::train::progress_printer())
+        .with_regularizer(
+            Box::new(mgs::train::L2Penalty::new(0.0).unwrap()) as Box<dyn Regularizer<f64>>
+        )
+        .unwrap();
     let h = trainer.run().unwrap();
     let last = h.epochs[39].train.loss;
     assert!(

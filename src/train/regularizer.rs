@@ -146,6 +146,25 @@ impl<T: Float, R: Regularizer<T> + ?Sized> Regularizer<T> for &mut R {
     }
 }
 
+/// A boxed regulariser (e.g. `Box<dyn Regularizer<T>>` chosen at run time) is one too.
+impl<T: Float, R: Regularizer<T> + ?Sized> Regularizer<T> for Box<R> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn penalty(&mut self, ctx: &mut StepContext<'_, T>, grad: &mut [T]) -> Result<T> {
+        (**self).penalty(ctx, grad)
+    }
+
+    fn state(&self) -> Option<serde_json::Value> {
+        (**self).state()
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        (**self).load_state(state)
+    }
+}
+
 /// Coupled L2 penalty `R(θ) = λ/2 ‖θ‖²`, gradient `λ θ` (on the weights only, or on every
 /// parameter).
 #[derive(Debug, Clone, Copy, PartialEq)]
