@@ -69,6 +69,7 @@ mod parallel;
 pub mod penalty;
 pub mod simd;
 mod spd;
+pub mod train;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
@@ -77,6 +78,7 @@ pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};
 pub use jacobian::Jacobian;
 pub use mlp::{ForwardCache, Mlp};
+pub use train::{TrainConfig, Trainer};
 
 /// The README's quick start, compiled and run as a doc test.
 #[cfg(doctest)]

@@ -1,0 +1,147 @@
+//! A data set borrowed from the caller: inputs (`N × d`, one sample per row) and their targets.
+//!
+//! ```
+//! use faer::Mat;
+//! use mgs::train::{Dataset, Targets};
+//! let x = Mat::from_fn(4, 2, |i, j| (i + j) as f64);
+//! let labels = [0usize, 1, 1, 0];
+//! let data = Dataset::classification(x.as_ref(), &labels)?;
+//! assert_eq!(data.len(), 4);
+//! assert!(matches!(data.targets(), Targets::Classes(_)));
+//! // Targets must match the number of samples.
+//! assert!(Dataset::classification(x.as_ref(), &labels[..3]).is_err());
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use faer::{Mat, MatRef};
+
+use super::{Loss, Targets};
+use crate::{Architecture, Error, Float, Result};
+
+/// Inputs and targets of a training, validation or test split (borrowed, not copied).
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a, T: Float> {
+    inputs: MatRef<'a, T>,
+    targets: Targets<'a, T>,
+}
+
+impl<'a, T: Float> Dataset<'a, T> {
+    /// Wraps `inputs` (`N × d`, `N > 0`, finite) and `N` targets (finite if real-valued).
+    pub fn new(inputs: MatRef<'a, T>, targets: Targets<'a, T>) -> Result<Self> {
+        let n = inputs.nrows();
+        if n == 0 {
+            return Err(Error::EmptyBatch { what: "data set" });
+        }
+        for i in 0..n {
+            for j in 0..inputs.ncols() {
+                if !inputs[(i, j)].is_finite_value() {
+                    return Err(Error::NonFinite {
+                        what: "inputs",
+                        index: i * inputs.ncols() + j,
+                    });
+                }
+            }
+        }
+        match targets {
+            Targets::Classes(labels) if labels.len() != n => {
+                return Err(Error::ShapeMismatch {
+                    what: "labels",
+                    expected: (n, 1),
+                    found: (labels.len(), 1),
+                });
+            }
+            Targets::Regression(y) => targets.check(n, y.ncols())?,
+            Targets::Classes(_) => {}
+        }
+        Ok(Self { inputs, targets })
+    }
+
+    /// A classification set: inputs and one class label per row.
+    pub fn classification(inputs: MatRef<'a, T>, labels: &'a [usize]) -> Result<Self> {
+        Self::new(inputs, Targets::Classes(labels))
+    }
+
+    /// A regression set: inputs and an `N × C` target matrix.
+    pub fn regression(inputs: MatRef<'a, T>, targets: MatRef<'a, T>) -> Result<Self> {
+        Self::new(inputs, Targets::Regression(targets))
+    }
+
+    /// The inputs, `N × d`.
+    pub fn inputs(&self) -> MatRef<'a, T> {
+        self.inputs
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> Targets<'a, T> {
+        self.targets
+    }
+
+    /// Number of samples `N`.
+    pub fn len(&self) -> usize {
+        self.inputs.nrows()
+    }
+
+    /// Always false (an empty set cannot be built); present for API symmetry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks that this set fits a model of architecture `arch` trained with `loss`: input
+    /// width, class labels below `C` or `N × C` real targets, and targets of the loss's kind.
+    pub fn check_model(&self, what: &'static str, arch: &Architecture, loss: Loss) -> Result<()> {
+        if self.inputs.ncols() != arch.input_dim() {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: (self.len(), arch.input_dim()),
+                found: (self.len(), self.inputs.ncols()),
+            });
+        }
+        self.targets.check(self.len(), arch.output_dim())?;
+        loss.check_targets(&self.targets)
+    }
+
+    /// Copies the rows `idx` (in that order) into a batch.
+    pub(crate) fn gather(&self, idx: &[usize], batch: &mut Batch<T>) {
+        let x = self.inputs;
+        batch.inputs = Mat::from_fn(idx.len(), x.ncols(), |i, j| x[(idx[i], j)]);
+        match self.targets {
+            Targets::Classes(labels) => {
+                batch.labels.clear();
+                batch.labels.extend(idx.iter().map(|&i| labels[i]));
+                batch.values = None;
+            }
+            Targets::Regression(y) => {
+                batch.labels.clear();
+                batch.values = Some(Mat::from_fn(idx.len(), y.ncols(), |i, j| y[(idx[i], j)]));
+            }
+        }
+    }
+}
+
+/// An owned mini-batch gathered from a [`Dataset`].
+#[derive(Debug, Clone)]
+pub(crate) struct Batch<T: Float> {
+    pub(crate) inputs: Mat<T>,
+    pub(crate) labels: Vec<usize>,
+    pub(crate) values: Option<Mat<T>>,
+}
+
+impl<T: Float> Default for Batch<T> {
+    fn default() -> Self {
+        Self {
+            inputs: Mat::zeros(0, 0),
+            labels: Vec::new(),
+            values: None,
+        }
+    }
+}
+
+impl<T: Float> Batch<T> {
+    /// The batch's targets.
+    pub(crate) fn targets(&self) -> Targets<'_, T> {
+        match &self.values {
+            Some(y) => Targets::Regression(y.as_ref()),
+            None => Targets::Classes(&self.labels),
+        }
+    }
+}
