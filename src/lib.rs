@@ -57,6 +57,7 @@
 
 pub mod activation;
 pub mod architecture;
+pub mod data;
 pub mod derivatives;
 pub mod error;
 pub mod float;
@@ -73,6 +74,7 @@ pub mod train;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
+pub use data::{Dataset, Targets};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};

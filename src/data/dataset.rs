@@ -1,0 +1,363 @@
+//! [`Dataset`]: a feature matrix with class labels or regression targets.
+//!
+//! ```
+//! use mgs::data::{Dataset, Targets};
+//! let ds = Dataset::new(
+//!     vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+//!     2,
+//!     Targets::Classes { labels: vec![1, 0, 1], n_classes: 2 },
+//! )?;
+//! assert_eq!((ds.n_samples(), ds.n_features(), ds.n_classes()), (3, 2, Some(2)));
+//! assert_eq!(ds.features()[(2, 1)], 5.0);
+//! assert_eq!(ds.class_counts(), Some(vec![1, 2]));
+//! let part = ds.subset(&[2, 0])?;
+//! assert_eq!(part.labels(), Some(&[1, 1][..]));
+//! assert_eq!(part.features_as::<f32>()[(0, 0)], 4.0f32);
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+use faer::{Mat, MatRef};
+use rand::Rng;
+
+use crate::data::noise::LabelNoise;
+use crate::error::check_finite;
+use crate::{Error, Float, Result};
+
+/// What is to be predicted for each sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Class labels in `0..n_classes`.
+    Classes {
+        /// One label per sample.
+        labels: Vec<usize>,
+        /// Number of classes (a subset keeps its parent's count even if some class is absent).
+        n_classes: usize,
+    },
+    /// One real-valued target per sample.
+    Regression(Vec<f64>),
+}
+
+impl Targets {
+    /// Number of samples the targets describe.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes { labels, .. } => labels.len(),
+            Targets::Regression(values) => values.len(),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The targets of the samples at `indices` (which the caller has checked).
+    fn select(&self, indices: &[usize]) -> Targets {
+        match self {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Regression(values) => {
+                Targets::Regression(indices.iter().map(|&i| values[i]).collect())
+            }
+        }
+    }
+}
+
+/// A tabular dataset: `n × d` features stored row-major as `f64`, plus targets.
+///
+/// Every feature and regression target is finite and every class label lies in
+/// `0..n_classes`; the constructors check this. A dataset may have zero samples (a split part
+/// with fraction 0) but always has at least one feature column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    features: Vec<f64>,
+    n_features: usize,
+    targets: Targets,
+    feature_names: Option<Vec<String>>,
+    class_names: Option<Vec<String>>,
+}
+
+impl Dataset {
+    /// Builds a dataset from row-major `features` (`n_samples × n_features`, where
+    /// `n_samples = targets.len()`).
+    ///
+    /// Errors: [`Error::EmptyBatch`] for zero feature columns, [`Error::ShapeMismatch`] when
+    /// `features.len() ≠ n_samples · n_features`, [`Error::NonFinite`] for a NaN or infinite
+    /// feature or regression target, [`Error::InvalidHyperparameter`] for a class label
+    /// `≥ n_classes` or `n_classes = 0` with samples present.
+    pub fn new(features: Vec<f64>, n_features: usize, targets: Targets) -> Result<Self> {
+        if n_features == 0 {
+            return Err(Error::EmptyBatch {
+                what: "feature columns",
+            });
+        }
+        let n = targets.len();
+        if features.len() != n.saturating_mul(n_features) {
+            return Err(Error::ShapeMismatch {
+                what: "features (rows must match the number of targets)",
+                expected: (n, n_features),
+                found: (features.len() / n_features, n_features),
+            });
+        }
+        check_finite("features", &features)?;
+        validate_targets(&targets)?;
+        Ok(Self {
+            features,
+            n_features,
+            targets,
+            feature_names: None,
+            class_names: None,
+        })
+    }
+
+    /// Attaches one name per feature column.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
+        if names.len() != self.n_features {
+            return Err(Error::ShapeMismatch {
+                what: "feature names",
+                expected: (self.n_features, 1),
+                found: (names.len(), 1),
+            });
+        }
+        self.feature_names = Some(names);
+        Ok(self)
+    }
+
+    /// Attaches one name per class (classification datasets only).
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<Self> {
+        let Some(k) = self.n_classes() else {
+            return Err(Error::EmptyBatch {
+                what: "classes (class names given for a regression dataset)",
+            });
+        };
+        if names.len() != k {
+            return Err(Error::ShapeMismatch {
+                what: "class names",
+                expected: (k, 1),
+                found: (names.len(), 1),
+            });
+        }
+        self.class_names = Some(names);
+        Ok(self)
+    }
+
+    /// The same features and names with new targets (checked as in [`Dataset::new`]; class
+    /// names are kept only if the number of classes is unchanged).
+    pub fn with_targets(&self, targets: Targets) -> Result<Self> {
+        if targets.len() != self.n_samples() {
+            return Err(Error::ShapeMismatch {
+                what: "targets",
+                expected: (self.n_samples(), 1),
+                found: (targets.len(), 1),
+            });
+        }
+        validate_targets(&targets)?;
+        let class_names = match (&targets, &self.class_names) {
+            (Targets::Classes { n_classes, .. }, Some(names)) if names.len() == *n_classes => {
+                Some(names.clone())
+            }
+            _ => None,
+        };
+        Ok(Self {
+            features: self.features.clone(),
+            n_features: self.n_features,
+            targets,
+            feature_names: self.feature_names.clone(),
+            class_names,
+        })
+    }
+
+    /// A copy whose class labels carry exactly `round(p·n)` corrupted labels (see
+    /// [`crate::data::noise`]), with the mask of corrupted samples.
+    ///
+    /// Errors as [`crate::data::noise::symmetric`] / [`crate::data::noise::pair_flip`]; a regression dataset is
+    /// [`Error::EmptyBatch`] (it has no class labels).
+    pub fn with_label_noise<R: Rng + ?Sized>(
+        &self,
+        kind: LabelNoise,
+        p: f64,
+        rng: &mut R,
+    ) -> Result<(Self, Vec<bool>)> {
+        let (labels, n_classes) = self.require_classes()?;
+        let noisy = kind.apply(labels, n_classes, p, rng)?;
+        let ds = self.with_targets(Targets::Classes {
+            labels: noisy.labels,
+            n_classes,
+        })?;
+        Ok((ds, noisy.corrupted))
+    }
+
+    /// Number of samples `n`.
+    pub fn n_samples(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Number of features `d`.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Number of classes, or `None` for a regression dataset.
+    pub fn n_classes(&self) -> Option<usize> {
+        match &self.targets {
+            Targets::Classes { n_classes, .. } => Some(*n_classes),
+            Targets::Regression(_) => None,
+        }
+    }
+
+    /// True for a classification dataset.
+    pub fn is_classification(&self) -> bool {
+        matches!(self.targets, Targets::Classes { .. })
+    }
+
+    /// The features as an `n × d` view.
+    pub fn features(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.features, self.n_samples(), self.n_features)
+    }
+
+    /// The features converted to `T` in a new `n × d` matrix.
+    pub fn features_as<T: Float>(&self) -> Mat<T> {
+        let d = self.n_features;
+        Mat::from_fn(self.n_samples(), d, |i, j| {
+            T::from_f64(self.features[i * d + j])
+        })
+    }
+
+    /// The row-major feature buffer (`n · d` values).
+    pub fn feature_values(&self) -> &[f64] {
+        &self.features
+    }
+
+    /// The features of sample `i`, or `None` when `i ≥ n`.
+    pub fn row(&self, i: usize) -> Option<&[f64]> {
+        let d = self.n_features;
+        self.features
+            .get(i.checked_mul(d)?..i.checked_add(1)?.checked_mul(d)?)
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// The class labels, or `None` for a regression dataset.
+    pub fn labels(&self) -> Option<&[usize]> {
+        match &self.targets {
+            Targets::Classes { labels, .. } => Some(labels),
+            Targets::Regression(_) => None,
+        }
+    }
+
+    /// The regression targets, or `None` for a classification dataset.
+    pub fn regression_targets(&self) -> Option<&[f64]> {
+        match &self.targets {
+            Targets::Regression(values) => Some(values),
+            Targets::Classes { .. } => None,
+        }
+    }
+
+    /// The targets as a matrix: one-hot `n × K` for classes, `n × 1` for regression.
+    pub fn targets_as<T: Float>(&self) -> Mat<T> {
+        match &self.targets {
+            Targets::Classes { labels, n_classes } => {
+                Mat::from_fn(labels.len(), *n_classes, |i, k| {
+                    if labels[i] == k { T::one() } else { T::zero() }
+                })
+            }
+            Targets::Regression(values) => {
+                Mat::from_fn(values.len(), 1, |i, _| T::from_f64(values[i]))
+            }
+        }
+    }
+
+    /// Feature names, when known.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// Class names, when known.
+    pub fn class_names(&self) -> Option<&[String]> {
+        self.class_names.as_deref()
+    }
+
+    /// Number of samples per class (`None` for regression).
+    pub fn class_counts(&self) -> Option<Vec<usize>> {
+        match &self.targets {
+            Targets::Classes { labels, n_classes } => {
+                let mut counts = vec![0; *n_classes];
+                for &l in labels {
+                    counts[l] += 1;
+                }
+                Some(counts)
+            }
+            Targets::Regression(_) => None,
+        }
+    }
+
+    /// The samples at `indices`, in that order (repeats allowed), with the same names and
+    /// number of classes.
+    ///
+    /// An index `≥ n` is [`Error::InvalidHyperparameter`].
+    pub fn subset(&self, indices: &[usize]) -> Result<Self> {
+        let n = self.n_samples();
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(Error::InvalidHyperparameter {
+                name: "indices",
+                value: bad as f64,
+                reason: "subset index is not below the number of samples",
+            });
+        }
+        let d = self.n_features;
+        let mut features = Vec::with_capacity(indices.len() * d);
+        for &i in indices {
+            features.extend_from_slice(&self.features[i * d..(i + 1) * d]);
+        }
+        Ok(Self {
+            features,
+            n_features: d,
+            targets: self.targets.select(indices),
+            feature_names: self.feature_names.clone(),
+            class_names: self.class_names.clone(),
+        })
+    }
+
+    /// Labels and class count, or an error for a regression dataset.
+    pub(crate) fn require_classes(&self) -> Result<(&[usize], usize)> {
+        match &self.targets {
+            Targets::Classes { labels, n_classes } => Ok((labels, *n_classes)),
+            Targets::Regression(_) => Err(Error::EmptyBatch {
+                what: "class labels (this is a regression dataset)",
+            }),
+        }
+    }
+
+    /// Replaces the features keeping everything else (length already checked by the caller).
+    pub(crate) fn with_features_unchecked(&self, features: Vec<f64>) -> Self {
+        Self {
+            features,
+            n_features: self.n_features,
+            targets: self.targets.clone(),
+            feature_names: self.feature_names.clone(),
+            class_names: self.class_names.clone(),
+        }
+    }
+}
+
+/// Finite regression targets; labels below a positive class count.
+fn validate_targets(targets: &Targets) -> Result<()> {
+    match targets {
+        Targets::Regression(values) => check_finite("regression targets", values),
+        Targets::Classes { labels, n_classes } => {
+            if let Some(&bad) = labels.iter().find(|&&l| l >= *n_classes) {
+                return Err(Error::InvalidHyperparameter {
+                    name: "labels",
+                    value: bad as f64,
+                    reason: "class label is not below n_classes",
+                });
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Datasets: small bundled benchmarks, a CSV loader, splits, standardisation and label noise.
+//!
+//! * [`Dataset`]: `n × d` features (row-major `f64`) with class labels or regression targets;
+//! * bundled loaders [`digits`], [`breast_cancer`], [`wine`], [`iris`], [`diabetes`], compiled
+//!   into the crate (the `.gz` files are read by the small decoder in [`inflate`]);
+//! * [`parse_csv`] / [`load_csv`] for your own data, with precise line/column errors;
+//! * [`stratified_split`], [`random_split`], [`subsample_per_class`];
+//! * [`Standardizer`], fitted on the training part only;
+//! * exact, seeded label noise in [`noise`].
+//!
+//! ```
+//! use mgs::data::{Standardizer, noise::LabelNoise, stratified_split, wine};
+//! use mgs::rng_from_seed;
+//! let mut rng = rng_from_seed(42);
+//! let split = stratified_split(&wine()?, (0.7, 0.15, 0.15), &mut rng)?;
+//! let scaler = Standardizer::fit(&split.train)?;
+//! let (train, test) = (scaler.transform(&split.train)?, scaler.transform(&split.test)?);
+//! let (noisy_train, corrupted) = train.with_label_noise(LabelNoise::Symmetric, 0.2, &mut rng)?;
+//! let expected = (0.2 * train.n_samples() as f64).round() as usize;
+//! assert_eq!(corrupted.iter().filter(|&&c| c).count(), expected);
+//! let x = test.features_as::<f32>(); // ready for an `Mlp<f32>`
+//! assert_eq!((x.nrows(), x.ncols()), (test.n_samples(), 13));
+//! # let _ = noisy_train;
+//! # Ok::<(), mgs::Error>(())
+//! ```
+
+mod bundled;
+mod csv;
+mod dataset;
+pub mod inflate;
+pub mod noise;
+mod split;
+mod standardize;
+
+pub use bundled::{breast_cancer, diabetes, digits, iris, wine};
+pub use csv::{CsvOptions, LabelColumn, Task, load_csv, parse_csv};
+pub use dataset::{Dataset, Targets};
+pub use noise::{LabelNoise, NoisyLabels};
+pub use split::{
+    Split, random_split, stratified_split, subsample_indices_per_class, subsample_per_class,
+};
+pub use standardize::Standardizer;

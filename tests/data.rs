@@ -1,0 +1,735 @@
+//! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV errors, splits, standardisation
+//! and label noise.
+
+use mgs::data::inflate::{crc32, gunzip, inflate};
+use mgs::data::noise::{LabelNoise, pair_flip, symmetric};
+use mgs::data::{
+    CsvOptions, Dataset, LabelColumn, Standardizer, Targets, Task, breast_cancer, diabetes, digits,
+    iris, load_csv, parse_csv, random_split, stratified_split, subsample_per_class, wine,
+};
+use mgs::{Error, rng_from_seed};
+
+const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+const DIABETES_TARGET_GZ: &[u8] = include_bytes!("../data/diabetes_target.csv.gz");
+const DIABETES_DATA_GZ: &[u8] = include_bytes!("../data/diabetes_data_raw.csv.gz");
+
+// ---------------------------------------------------------------- bundled datasets
+
+#[test]
+fn digits_shape_and_counts() {
+    let ds = digits().unwrap();
+    assert_eq!(ds.n_samples(), 1797);
+    assert_eq!(ds.n_features(), 64);
+    assert_eq!(ds.n_classes(), Some(10));
+    assert_eq!(
+        ds.class_counts().unwrap(),
+        vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    );
+    // First image of the file, first row of pixels: 0,0,5,13,9,1,0,0; label 0.
+    assert_eq!(
+        &ds.row(0).unwrap()[..8],
+        &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
+    );
+    assert_eq!(ds.labels().unwrap()[0], 0);
+    let x = ds.features();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in 0..x.nrows() {
+        for j in 0..x.ncols() {
+            lo = lo.min(x[(i, j)]);
+            hi = hi.max(x[(i, j)]);
+        }
+    }
+    assert_eq!((lo, hi), (0.0, 16.0));
+    assert_eq!(ds.feature_names().unwrap()[9], "pixel_1_1");
+}
+
+#[test]
+fn iris_shape_and_counts() {
+    let ds = iris().unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (150, 4));
+    assert_eq!(ds.class_counts().unwrap(), vec![50, 50, 50]);
+    assert_eq!(ds.row(0).unwrap(), &[5.1, 3.5, 1.4, 0.2]);
+    assert_eq!(
+        ds.class_names().unwrap(),
+        &["setosa", "versicolor", "virginica"]
+    );
+}
+
+#[test]
+fn wine_shape_and_counts() {
+    let ds = wine().unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (178, 13));
+    assert_eq!(ds.class_counts().unwrap(), vec![59, 71, 48]);
+    assert_eq!(ds.row(0).unwrap()[12], 1065.0);
+}
+
+#[test]
+fn breast_cancer_shape_and_counts() {
+    let ds = breast_cancer().unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (569, 30));
+    assert_eq!(ds.class_counts().unwrap(), vec![212, 357]);
+    assert_eq!(ds.class_names().unwrap(), &["malignant", "benign"]);
+    assert_eq!(ds.feature_names().unwrap()[0], "mean radius");
+    assert_eq!(ds.feature_names().unwrap()[29], "worst fractal dimension");
+    assert_eq!(ds.row(0).unwrap()[0], 17.99);
+}
+
+#[test]
+fn diabetes_shape_and_targets() {
+    let ds = diabetes().unwrap();
+    assert_eq!((ds.n_samples(), ds.n_features()), (442, 10));
+    assert_eq!(ds.n_classes(), None);
+    assert_eq!(ds.class_counts(), None);
+    let y = ds.regression_targets().unwrap();
+    assert_eq!(y[0], 151.0);
+    assert_eq!(y[1], 75.0);
+    assert_eq!(
+        ds.row(0).unwrap(),
+        &[59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]
+    );
+}
+
+// ---------------------------------------------------------------- gzip / deflate
+
+#[test]
+fn gunzip_bundled_files_are_csv_text() {
+    let text = String::from_utf8(gunzip(DIGITS_GZ).unwrap()).unwrap();
+    assert_eq!(text.lines().count(), 1797);
+    assert!(text.starts_with("0,0,5,13,9,1,0,0,"));
+    let target = String::from_utf8(gunzip(DIABETES_TARGET_GZ).unwrap()).unwrap();
+    assert_eq!(target.lines().count(), 442);
+    assert!(target.starts_with("1.510000000000000000e+02\n"));
+}
+
+#[test]
+fn gunzip_rejects_corrupt_and_truncated_input() {
+    let is_format = |r: Result<Vec<u8>, Error>| matches!(r, Err(Error::Format { .. }));
+    assert!(is_format(gunzip(&[])));
+    assert!(is_format(gunzip(b"plain text, not gzip")));
+    // Every truncation point, including inside the header, the stream and the trailer.
+    let n = DIABETES_TARGET_GZ.len();
+    for cut in 0..n {
+        assert!(
+            is_format(gunzip(&DIABETES_TARGET_GZ[..cut])),
+            "cut at {cut}"
+        );
+    }
+    // Every single-byte corruption of the compressed data or trailer is detected (bit flips in
+    // the header's time stamp, extra flags or OS byte are harmless and not checked).
+    let header_len = 10 + "y.csv".len() + 1;
+    for pos in header_len..n {
+        let mut bad = DIABETES_TARGET_GZ.to_vec();
+        bad[pos] ^= 0x01 << (pos % 8);
+        assert!(is_format(gunzip(&bad)), "flip at byte {pos}");
+    }
+    // A corrupted CRC-32 in the trailer, a wrong ISIZE, a wrong method, trailing garbage.
+    let mut bad = DIABETES_TARGET_GZ.to_vec();
+    bad[n - 8] ^= 0xff;
+    let err = gunzip(&bad).unwrap_err();
+    assert!(err.to_string().contains("CRC-32 mismatch"), "{err}");
+    let mut bad = DIABETES_TARGET_GZ.to_vec();
+    bad[n - 1] ^= 0x01;
+    assert!(
+        gunzip(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("size mismatch")
+    );
+    let mut bad = DIABETES_TARGET_GZ.to_vec();
+    bad[2] = 7;
+    assert!(is_format(gunzip(&bad)));
+    let mut bad = DIABETES_TARGET_GZ.to_vec();
+    bad.extend_from_slice(b"junk");
+    assert!(is_format(gunzip(&bad)));
+}
+
+#[test]
+fn gunzip_detects_bit_flips_in_dynamic_huffman_data() {
+    // The stream starts with a dynamic block: flip every bit of its first 64 bytes (the code
+    // descriptions) and bits at 300 spread-out positions after them.
+    let gz = DIABETES_DATA_GZ;
+    let start = 10 + gz[10..].iter().position(|&b| b == 0).unwrap() + 1;
+    assert_eq!(gz[start] & 0b110, 0b100, "first block is dynamic");
+    let mut positions: Vec<(usize, u8)> = (start..start + 64)
+        .flat_map(|p| (0..8).map(move |b| (p, 1u8 << b)))
+        .collect();
+    positions
+        .extend((0..300).map(|k| (start + 64 + k * 23 % (gz.len() - start - 64), 1 << (k % 8))));
+    for (pos, mask) in positions {
+        let mut bad = gz.to_vec();
+        bad[pos] ^= mask;
+        assert!(
+            matches!(gunzip(&bad), Err(Error::Format { .. })),
+            "flip {mask:#04x} at byte {pos}"
+        );
+    }
+}
+
+#[test]
+fn gunzip_concatenated_members() {
+    let mut two = DIABETES_TARGET_GZ.to_vec();
+    two.extend_from_slice(DIABETES_TARGET_GZ);
+    let one = gunzip(DIABETES_TARGET_GZ).unwrap();
+    let both = gunzip(&two).unwrap();
+    assert_eq!(both.len(), 2 * one.len());
+    assert_eq!(&both[..one.len()], &one[..]);
+    assert_eq!(&both[one.len()..], &one[..]);
+}
+
+#[test]
+fn inflate_raw_streams() {
+    // Stored block "abc", fixed block "aaaaaaaaaa" (zlib level 9, raw).
+    assert_eq!(
+        inflate(&[0x01, 0x03, 0x00, 0xfc, 0xff, b'a', b'b', b'c']).unwrap(),
+        b"abc"
+    );
+    assert_eq!(
+        inflate(&[0x4b, 0x4c, 0x84, 0x01, 0x00]).unwrap(),
+        b"aaaaaaaaaa"
+    );
+    // A match reaching before the start of the output: fixed block, length 3 at distance 1
+    // as the very first symbol.
+    assert!(matches!(inflate(&[0x03, 0x02]), Err(Error::Format { .. })));
+    // Reserved block type, stored length check, garbage that never ends a block.
+    assert!(matches!(inflate(&[0x07]), Err(Error::Format { .. })));
+    assert!(matches!(
+        inflate(&[0x01, 0x03, 0x00, 0x00, 0x00]),
+        Err(Error::Format { .. })
+    ));
+    assert!(matches!(inflate(&[0xff; 64]), Err(Error::Format { .. })));
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+}
+
+#[test]
+fn inflate_never_panics_on_arbitrary_bytes() {
+    // Deterministic pseudo-random inputs of many lengths: every outcome must be Ok or Format.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for len in 0..400 {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        match inflate(&bytes) {
+            Ok(_) | Err(Error::Format { .. }) => {}
+            Err(other) => panic!("unexpected error {other}"),
+        }
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
+        gz.extend_from_slice(&bytes);
+        assert!(matches!(gunzip(&gz), Err(Error::Format { .. })) || gunzip(&gz).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------- CSV
+
+fn parse_error(text: &str, opts: &CsvOptions) -> (usize, usize, String) {
+    match parse_csv(text, opts) {
+        Err(err @ Error::Parse { .. }) => {
+            let Error::Parse { line, column, .. } = &err else {
+                unreachable!()
+            };
+            (*line, *column, err.to_string())
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
+
+#[test]
+fn csv_parses_header_names_and_labels() {
+    let text = "\u{feff}x1, x2 ,label\r\n1,2,0\r\n\r\n\"3.5\",4e1,2\r\n5,-6,1\r\n";
+    let ds = parse_csv(text, &CsvOptions::default()).unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (3, 2, Some(3))
+    );
+    assert_eq!(ds.feature_values(), &[1.0, 2.0, 3.5, 40.0, 5.0, -6.0]);
+    assert_eq!(ds.labels().unwrap(), &[0, 2, 1]);
+    assert_eq!(ds.feature_names().unwrap(), &["x1", "x2"]);
+    assert_eq!(ds.class_names(), None);
+}
+
+#[test]
+fn csv_maps_sparse_labels_in_sorted_order() {
+    let opts = CsvOptions::default()
+        .with_header(false)
+        .with_label_column(LabelColumn::Index(0));
+    let ds = parse_csv("7,1.0\n3,2.0\n10.0,3.0\n3,4.0\n", &opts).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 0, 2, 0]);
+    assert_eq!(ds.n_classes(), Some(3));
+    assert_eq!(ds.class_names().unwrap(), &["3", "7", "10"]);
+    assert_eq!(ds.feature_values(), &[1.0, 2.0, 3.0, 4.0]);
+}
+
+#[test]
+fn csv_regression_whitespace_and_tab() {
+    let opts = CsvOptions::regression().with_header(false).whitespace();
+    let ds = parse_csv("1 2   3.5\n\t4 5 -6.25\n", &opts).unwrap();
+    assert_eq!(ds.regression_targets().unwrap(), &[3.5, -6.25]);
+    assert_eq!(ds.feature_values(), &[1.0, 2.0, 4.0, 5.0]);
+    let opts = CsvOptions::regression()
+        .with_delimiter(b'\t')
+        .with_label_column(LabelColumn::Name("y".into()));
+    let ds = parse_csv("y\ta\n0.5\t1\n1.5\t2\n", &opts).unwrap();
+    assert_eq!(ds.regression_targets().unwrap(), &[0.5, 1.5]);
+    assert_eq!(ds.feature_names().unwrap(), &["a"]);
+}
+
+#[test]
+fn csv_error_ragged_row() {
+    let (line, column, msg) = parse_error("a,b,c\n1,2,0\n\n3,4\n", &CsvOptions::default());
+    assert_eq!((line, column), (4, 0));
+    assert!(msg.contains("line 4"), "{msg}");
+    assert!(msg.contains("expected 3 fields, found 2"), "{msg}");
+    let (line, _, msg) = parse_error(
+        "1,2,0\n1,2,3,4\n",
+        &CsvOptions::default().with_header(false),
+    );
+    assert_eq!(line, 2);
+    assert!(msg.contains("expected 3 fields, found 4"), "{msg}");
+}
+
+#[test]
+fn csv_error_non_numeric_field() {
+    let (line, column, msg) = parse_error("a,b,c\n1,2,0\n3,abc,1\n", &CsvOptions::default());
+    assert_eq!((line, column), (3, 2));
+    assert!(msg.contains("line 3, column 2"), "{msg}");
+    assert!(msg.contains("\"abc\""), "{msg}");
+    let (line, column, msg) = parse_error("a,b,c\n1,,0\n", &CsvOptions::default());
+    assert_eq!((line, column), (2, 2));
+    assert!(msg.contains("empty field"), "{msg}");
+}
+
+#[test]
+fn csv_error_empty_input() {
+    for text in ["", "\n\n  \n"] {
+        let (line, column, msg) = parse_error(text, &CsvOptions::default());
+        assert_eq!((line, column), (1, 0));
+        assert!(msg.contains("empty input"), "{msg}");
+    }
+    let (line, _, msg) = parse_error("a,b,c\n", &CsvOptions::default());
+    assert_eq!(line, 2);
+    assert!(msg.contains("no data rows"), "{msg}");
+}
+
+#[test]
+fn csv_error_unknown_label_name() {
+    let opts = CsvOptions::default().with_label_column(LabelColumn::Name("target".into()));
+    let (line, column, msg) = parse_error("a,b,y\n1,2,0\n", &opts);
+    assert_eq!((line, column), (1, 0));
+    assert!(msg.contains("line 1"), "{msg}");
+    assert!(
+        msg.contains("unknown label column name \"target\""),
+        "{msg}"
+    );
+    let (_, _, msg) = parse_error("1,2,0\n", &opts.clone().with_header(false));
+    assert!(msg.contains("no header line"), "{msg}");
+}
+
+#[test]
+fn csv_error_label_index_out_of_range() {
+    let opts = CsvOptions::default()
+        .with_header(false)
+        .with_label_column(LabelColumn::Index(3));
+    let (line, column, msg) = parse_error("\n1,2,0\n", &opts);
+    assert_eq!((line, column), (2, 0));
+    assert!(
+        msg.contains("label column index 3 is out of range"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn csv_error_bad_class_labels() {
+    let opts = CsvOptions::default();
+    let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,2,1.5\n", &opts);
+    assert_eq!((line, column), (3, 3));
+    assert!(msg.contains("line 3, column 3"), "{msg}");
+    assert!(msg.contains("\"1.5\" is not an integer"), "{msg}");
+    let (line, column, msg) = parse_error("a,b,y\n1,2,-1\n", &opts);
+    assert_eq!((line, column), (2, 3));
+    assert!(msg.contains("\"-1\" is negative"), "{msg}");
+    let (line, column, msg) = parse_error("a,b,y\n1,2,cat\n", &opts);
+    assert_eq!((line, column), (2, 3));
+    assert!(msg.contains("\"cat\""), "{msg}");
+}
+
+#[test]
+fn csv_error_non_finite_values() {
+    let opts = CsvOptions::default();
+    let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,NaN,0\n", &opts);
+    assert_eq!((line, column), (3, 2));
+    assert!(msg.contains("non-finite value \"NaN\""), "{msg}");
+    let (line, column, _) = parse_error("a,b,y\n1e999,2,0\n", &opts);
+    assert_eq!((line, column), (2, 1));
+    let (line, column, msg) = parse_error("a,y\n1,inf\n", &CsvOptions::regression());
+    assert_eq!((line, column), (2, 2));
+    assert!(msg.contains("non-finite"), "{msg}");
+}
+
+#[test]
+fn csv_error_unterminated_quote() {
+    let (line, column, msg) = parse_error("a,b,y\n1,\"2,0\n", &CsvOptions::default());
+    assert_eq!((line, column), (2, 2));
+    assert!(msg.contains("unterminated"), "{msg}");
+}
+
+#[test]
+fn csv_bad_delimiter_and_missing_file() {
+    let err = parse_csv("1\"2\n", &CsvOptions::default().with_delimiter(b'"')).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidHyperparameter {
+            name: "delimiter",
+            ..
+        }
+    ));
+    let err = load_csv("/nonexistent/mgs/file.csv", &CsvOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }));
+    assert!(err.to_string().contains("/nonexistent/mgs/file.csv"));
+}
+
+#[test]
+fn load_csv_reads_a_file() {
+    let dir = std::env::temp_dir().join(format!("mgs-data-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("toy.csv");
+    std::fs::write(&path, "f,g,class\n0.5,1,1\n2,3,0\n").unwrap();
+    let ds = load_csv(&path, &CsvOptions::default()).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 0]);
+    std::fs::write(&path, b"f,class\n1,0\n\xff,1\n").unwrap();
+    let err = load_csv(&path, &CsvOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Parse { line: 3, .. }), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------- Dataset
+
+#[test]
+fn dataset_checks_its_inputs() {
+    let classes = |labels: Vec<usize>| Targets::Classes {
+        labels,
+        n_classes: 2,
+    };
+    assert!(matches!(
+        Dataset::new(vec![1.0; 5], 2, classes(vec![0, 1, 0])),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        Dataset::new(vec![1.0, f64::NAN], 1, classes(vec![0, 1])),
+        Err(Error::NonFinite { index: 1, .. })
+    ));
+    assert!(matches!(
+        Dataset::new(vec![1.0, 2.0], 1, classes(vec![0, 2])),
+        Err(Error::InvalidHyperparameter { .. })
+    ));
+    assert!(matches!(
+        Dataset::new(vec![], 0, classes(vec![])),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let ds = Dataset::new(vec![1.0, 2.0, 3.0], 1, classes(vec![0, 1, 1])).unwrap();
+    assert!(matches!(
+        ds.subset(&[0, 3]),
+        Err(Error::InvalidHyperparameter { .. })
+    ));
+    assert_eq!(ds.row(2), Some(&[3.0][..]));
+    assert_eq!(ds.row(3), None);
+    assert_eq!(ds.row(usize::MAX), None);
+    let sub = ds.subset(&[2, 2, 0]).unwrap();
+    assert_eq!(sub.feature_values(), &[3.0, 3.0, 1.0]);
+    assert_eq!(sub.n_classes(), Some(2));
+    let onehot = ds.targets_as::<f64>();
+    assert_eq!(
+        (onehot[(0, 0)], onehot[(0, 1)], onehot[(2, 1)]),
+        (1.0, 0.0, 1.0)
+    );
+    let x32 = ds.features_as::<f32>();
+    assert_eq!(x32[(1, 0)], 2.0f32);
+}
+
+// ---------------------------------------------------------------- splits
+
+fn assert_partition(split: &mgs::data::Split, n: usize) {
+    let mut all: Vec<usize> = split
+        .train_indices
+        .iter()
+        .chain(&split.validation_indices)
+        .chain(&split.test_indices)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn stratified_split_keeps_class_proportions() {
+    let fractions = (0.7, 0.15, 0.15);
+    let f = [0.7, 0.15, 0.15];
+    for (name, ds) in [
+        ("digits", digits().unwrap()),
+        ("wine", wine().unwrap()),
+        ("breast_cancer", breast_cancer().unwrap()),
+        ("iris", iris().unwrap()),
+    ] {
+        for seed in 0..5 {
+            let split = stratified_split(&ds, fractions, &mut rng_from_seed(seed)).unwrap();
+            let n = ds.n_samples();
+            assert_partition(&split, n);
+            let whole = ds.class_counts().unwrap();
+            let parts = [&split.train, &split.validation, &split.test];
+            let idx = [
+                &split.train_indices,
+                &split.validation_indices,
+                &split.test_indices,
+            ];
+            for s in 0..3 {
+                // Each part's samples are those of its indices.
+                assert_eq!(parts[s], &ds.subset(idx[s]).unwrap());
+                let counts = parts[s].class_counts().unwrap();
+                for (c, (&got, &all)) in counts.iter().zip(&whole).enumerate() {
+                    let exact = f[s] * all as f64;
+                    assert!(
+                        (got as f64 - exact).abs() < 1.0,
+                        "{name} seed {seed} part {s} class {c}: {got} vs {exact}"
+                    );
+                }
+                // Part sizes stay close to their targets too.
+                let size = parts[s].n_samples() as f64;
+                assert!(
+                    (size - f[s] * n as f64).abs() <= 1.5,
+                    "{name} part {s}: {size}"
+                );
+            }
+        }
+    }
+    // Exact proportions where they are integral.
+    let split = stratified_split(&iris().unwrap(), (0.6, 0.2, 0.2), &mut rng_from_seed(3)).unwrap();
+    assert_eq!(split.train.class_counts().unwrap(), vec![30, 30, 30]);
+    assert_eq!(split.validation.class_counts().unwrap(), vec![10, 10, 10]);
+    assert_eq!(split.test.class_counts().unwrap(), vec![10, 10, 10]);
+}
+
+#[test]
+fn splits_are_seeded_and_check_fractions() {
+    let ds = wine().unwrap();
+    let a = stratified_split(&ds, (0.5, 0.25, 0.25), &mut rng_from_seed(11)).unwrap();
+    let b = stratified_split(&ds, (0.5, 0.25, 0.25), &mut rng_from_seed(11)).unwrap();
+    let c = stratified_split(&ds, (0.5, 0.25, 0.25), &mut rng_from_seed(12)).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.train_indices, c.train_indices);
+    for bad in [(0.5, 0.5, 0.5), (1.2, -0.1, -0.1), (f64::NAN, 0.5, 0.5)] {
+        assert!(matches!(
+            stratified_split(&ds, bad, &mut rng_from_seed(0)),
+            Err(Error::InvalidHyperparameter { .. })
+        ));
+    }
+    let all_train = stratified_split(&ds, (1.0, 0.0, 0.0), &mut rng_from_seed(0)).unwrap();
+    assert_eq!(all_train.train.n_samples(), 178);
+    assert_eq!(all_train.validation.n_samples(), 0);
+}
+
+#[test]
+fn regression_split_is_plain_random() {
+    let ds = diabetes().unwrap();
+    let split = stratified_split(&ds, (0.8, 0.1, 0.1), &mut rng_from_seed(5)).unwrap();
+    assert_partition(&split, 442);
+    assert_eq!(
+        (
+            split.train.n_samples(),
+            split.validation.n_samples(),
+            split.test.n_samples()
+        ),
+        (354, 44, 44)
+    );
+    let again = random_split(&ds, (0.8, 0.1, 0.1), &mut rng_from_seed(5)).unwrap();
+    assert_eq!(split, again);
+}
+
+#[test]
+fn subsample_per_class_counts() {
+    let ds = digits().unwrap();
+    let sub = subsample_per_class(&ds, 20, &mut rng_from_seed(1)).unwrap();
+    assert_eq!(sub.class_counts().unwrap(), vec![20; 10]);
+    let again = subsample_per_class(&ds, 20, &mut rng_from_seed(1)).unwrap();
+    assert_eq!(sub, again);
+    assert!(matches!(
+        subsample_per_class(&ds, 175, &mut rng_from_seed(1)),
+        Err(Error::InvalidHyperparameter {
+            name: "n_per_class",
+            ..
+        })
+    ));
+    assert!(subsample_per_class(&ds, 174, &mut rng_from_seed(1)).is_ok());
+    assert!(matches!(
+        subsample_per_class(&diabetes().unwrap(), 1, &mut rng_from_seed(1)),
+        Err(Error::EmptyBatch { .. })
+    ));
+}
+
+// ---------------------------------------------------------------- standardisation
+
+#[test]
+fn standardizer_uses_training_statistics_only() {
+    let ds = wine().unwrap();
+    let split = stratified_split(&ds, (0.6, 0.2, 0.2), &mut rng_from_seed(7)).unwrap();
+    let scaler = Standardizer::fit(&split.train).unwrap();
+    let train = scaler.transform(&split.train).unwrap();
+    let (n, d) = (train.n_samples(), train.n_features());
+    let z = train.features();
+    for j in 0..d {
+        let mean = (0..n).map(|i| z[(i, j)]).sum::<f64>() / n as f64;
+        let var = (0..n).map(|i| (z[(i, j)] - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 1e-12, "column {j} mean {mean}");
+        assert!(
+            (var.sqrt() - 1.0).abs() < 1e-12,
+            "column {j} std {}",
+            var.sqrt()
+        );
+    }
+    // Validation is transformed with the training statistics, exactly.
+    let val = scaler.transform(&split.validation).unwrap();
+    let raw = split.validation.features();
+    for i in 0..val.n_samples() {
+        for j in 0..d {
+            let expected = (raw[(i, j)] - scaler.mean()[j]) / scaler.std()[j];
+            assert_eq!(val.features()[(i, j)], expected);
+        }
+    }
+    // ... which differ from the validation part's own statistics.
+    let own = Standardizer::fit(&split.validation).unwrap();
+    assert_ne!(own.mean(), scaler.mean());
+    assert_eq!(val.labels(), split.validation.labels());
+}
+
+#[test]
+fn standardizer_constant_column_and_errors() {
+    let ds = Dataset::new(
+        vec![0.1, 1.0, 0.1, 3.0, 0.1, 5.0],
+        2,
+        Targets::Regression(vec![0.0; 3]),
+    )
+    .unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    assert_eq!(scaler.mean()[0], 0.1);
+    assert_eq!(scaler.std()[0], 1.0);
+    let z = scaler.transform(&ds).unwrap();
+    assert_eq!(z.features()[(1, 0)], 0.0);
+    assert!(z.feature_values().iter().all(|v| v.is_finite()));
+    let empty = ds.subset(&[]).unwrap();
+    assert!(matches!(
+        Standardizer::fit(&empty),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let other = iris().unwrap();
+    assert!(matches!(
+        scaler.transform(&other),
+        Err(Error::ShapeMismatch { .. })
+    ));
+}
+
+// ---------------------------------------------------------------- label noise
+
+#[test]
+fn symmetric_noise_is_exact() {
+    let labels = digits().unwrap().labels().unwrap().to_vec();
+    let n = labels.len();
+    for (p, seed) in [(0.0, 0), (0.1, 1), (0.2, 2), (0.333, 3), (0.5, 4), (1.0, 5)] {
+        let noisy = symmetric(&labels, 10, p, &mut rng_from_seed(seed)).unwrap();
+        let expected = (p * n as f64).round() as usize;
+        assert_eq!(noisy.n_corrupted(), expected, "p = {p}");
+        for ((&new, &old), &flipped) in noisy.labels.iter().zip(&labels).zip(&noisy.corrupted) {
+            assert!(new < 10);
+            if flipped {
+                assert_ne!(new, old);
+            } else {
+                assert_eq!(new, old);
+            }
+        }
+    }
+    // p = 0.2 of 1797 is 359.4 → 359.
+    let noisy = symmetric(&labels, 10, 0.2, &mut rng_from_seed(9)).unwrap();
+    assert_eq!(noisy.n_corrupted(), 359);
+    // Every wrong class is reachable: with 1797 flips, all 9 targets of each class appear.
+    let all = symmetric(&labels, 10, 1.0, &mut rng_from_seed(9)).unwrap();
+    for k in 0..10 {
+        let mut seen: Vec<usize> = (0..n)
+            .filter(|&i| labels[i] == k)
+            .map(|i| all.labels[i])
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 9, "class {k}");
+    }
+}
+
+#[test]
+fn pair_flip_noise_is_exact() {
+    let labels = wine().unwrap().labels().unwrap().to_vec();
+    let n = labels.len();
+    for (p, seed) in [(0.05, 0), (0.25, 1), (0.4, 2), (1.0, 3)] {
+        let noisy = pair_flip(&labels, 3, p, &mut rng_from_seed(seed)).unwrap();
+        assert_eq!(noisy.n_corrupted(), (p * n as f64).round() as usize);
+        for ((&new, &old), &flipped) in noisy.labels.iter().zip(&labels).zip(&noisy.corrupted) {
+            let expected = if flipped { (old + 1) % 3 } else { old };
+            assert_eq!(new, expected);
+        }
+    }
+    // 0.25 · 178 = 44.5 rounds away from zero to 45.
+    let noisy = pair_flip(&labels, 3, 0.25, &mut rng_from_seed(0)).unwrap();
+    assert_eq!(noisy.n_corrupted(), 45);
+}
+
+#[test]
+fn noise_is_reproducible_and_validated() {
+    let labels: Vec<usize> = (0..500).map(|i| i % 5).collect();
+    for kind in [LabelNoise::Symmetric, LabelNoise::PairFlip] {
+        let a = kind.apply(&labels, 5, 0.3, &mut rng_from_seed(21)).unwrap();
+        let b = kind.apply(&labels, 5, 0.3, &mut rng_from_seed(21)).unwrap();
+        let c = kind.apply(&labels, 5, 0.3, &mut rng_from_seed(22)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.labels, c.labels);
+        assert_ne!(a.corrupted, c.corrupted);
+        for p in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                kind.apply(&labels, 5, p, &mut rng_from_seed(0)),
+                Err(Error::InvalidHyperparameter { name: "p", .. })
+            ));
+        }
+        assert!(matches!(
+            kind.apply(&labels, 1, 0.1, &mut rng_from_seed(0)),
+            Err(Error::InvalidHyperparameter {
+                name: "n_classes",
+                ..
+            })
+        ));
+        assert!(matches!(
+            kind.apply(&labels, 4, 0.1, &mut rng_from_seed(0)),
+            Err(Error::InvalidHyperparameter { name: "labels", .. })
+        ));
+    }
+}
+
+#[test]
+fn dataset_with_label_noise() {
+    let ds = iris().unwrap();
+    let (noisy, mask) = ds
+        .with_label_noise(LabelNoise::PairFlip, 0.2, &mut rng_from_seed(4))
+        .unwrap();
+    assert_eq!(mask.iter().filter(|&&m| m).count(), 30);
+    assert_eq!(noisy.feature_values(), ds.feature_values());
+    assert_eq!(noisy.class_names(), ds.class_names());
+    let (clean, noisy_labels) = (ds.labels().unwrap(), noisy.labels().unwrap());
+    for i in 0..150 {
+        assert_eq!(mask[i], clean[i] != noisy_labels[i]);
+    }
+    assert!(matches!(
+        diabetes()
+            .unwrap()
+            .with_label_noise(LabelNoise::Symmetric, 0.1, &mut rng_from_seed(0)),
+        Err(Error::EmptyBatch { .. })
+    ));
+    // Task is re-exported for building options.
+    assert_eq!(CsvOptions::default().task, Task::Classification);
+}
