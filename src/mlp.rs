@@ -187,6 +187,19 @@ pub struct ForwardCache<T: Float> {
 impl<T: Float> ForwardCache<T> {
     /// Runs the forward pass of `mlp` on `x` into this cache (inputs checked).
     pub fn compute(&mut self, mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<()> {
+        self.compute_scaled(mlp, x, None, par)
+    }
+
+    /// The forward pass with each hidden activation (and with it `σ'`, `σ''`) multiplied by a
+    /// per-unit scale, `scales[h]` being `N × n_{h+1}` row-major: dropout's masked network,
+    /// whose cache the ordinary derivatives then differentiate.
+    pub(crate) fn compute_scaled(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: MatRef<'_, T>,
+        scales: Option<&[Vec<T>]>,
+        par: Par,
+    ) -> Result<()> {
         mlp.check_inputs(x)?;
         let arch = mlp.arch();
         let n = x.nrows();
@@ -238,6 +251,12 @@ impl<T: Float> ForwardCache<T> {
                         let z = &z[b * chunk..];
                         for k in 0..a.len() {
                             (a[k], d1[k], d2[k]) = act.eval(z[k]);
+                        }
+                        if let Some(scales) = scales {
+                            let s = &scales[l][b * chunk..b * chunk + a.len()];
+                            for buf in [a, d1, d2] {
+                                crate::simd::mul_assign(buf, s);
+                            }
                         }
                     },
                 );

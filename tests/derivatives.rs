@@ -19,6 +19,11 @@ fn weighted_output(mlp: &Mlp<f64>, theta: &[f64], x: &Mat<f64>, u: &Mat<f64>) ->
         .sum()
 }
 
+/// `θ + h v`.
+fn shifted(theta: &[f64], v: &[f64], h: f64) -> Vec<f64> {
+    theta.iter().zip(v).map(|(p, q)| p + h * q).collect()
+}
+
 fn shapes(act: Activation) -> Vec<(usize, Vec<(usize, Activation)>)> {
     vec![
         (3, vec![(5, act)]),
@@ -63,18 +68,7 @@ fn vjp_jvp_hvp_match_finite_differences_for_every_activation() {
 
                 // JVP = d/dh f(θ + h v)
                 let h = 1e-5;
-                let plus: Vec<f64> = mlp
-                    .params()
-                    .iter()
-                    .zip(&v)
-                    .map(|(p, q)| p + h * q)
-                    .collect();
-                let minus: Vec<f64> = mlp
-                    .params()
-                    .iter()
-                    .zip(&v)
-                    .map(|(p, q)| p - h * q)
-                    .collect();
+                let (plus, minus) = (shifted(mlp.params(), &v, h), shifted(mlp.params(), &v, -h));
                 let fp = Mlp::from_params(mlp.arch().clone(), plus)
                     .unwrap()
                     .forward(x.as_ref(), Par::Seq)
@@ -97,18 +91,7 @@ fn vjp_jvp_hvp_match_finite_differences_for_every_activation() {
                     let cc = m.forward_cached(x.as_ref(), Par::Seq).unwrap();
                     vjp(&m, &cc, u.as_ref(), Par::Seq).unwrap().params
                 };
-                let plus: Vec<f64> = mlp
-                    .params()
-                    .iter()
-                    .zip(&v)
-                    .map(|(p, q)| p + h * q)
-                    .collect();
-                let minus: Vec<f64> = mlp
-                    .params()
-                    .iter()
-                    .zip(&v)
-                    .map(|(p, q)| p - h * q)
-                    .collect();
+                let (plus, minus) = (shifted(mlp.params(), &v, h), shifted(mlp.params(), &v, -h));
                 let (gp, gm) = (grad_at(plus), grad_at(minus));
                 let fd_hvp: Vec<f64> = gp
                     .iter()

@@ -17,12 +17,12 @@
 //! ```
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::KernelKind;
+use super::factorised::gram_lower;
 use super::hadamard::mirror_lower;
-use crate::mlp::{rm, rm_mut};
+use crate::mlp::rm;
 use crate::{Float, Jacobian};
 
 /// `J` viewed as the kernel's factor: `(N·C) × P` for the full kernel, `N × (C·P)` for the traced
@@ -39,18 +39,8 @@ pub(crate) fn factor<T: Float>(j: &Jacobian<T>, kind: KernelKind) -> MatRef<'_, 
 pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Mat<T> {
     let f = factor(j, kind);
     let m = f.nrows();
-    let mut k = vec![T::zero(); m * m];
-    triangular::matmul(
-        rm_mut(&mut k, m, m),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        f,
-        BlockStructure::Rectangular,
-        f.transpose(),
-        BlockStructure::Rectangular,
-        T::one(),
-        par,
-    );
+    let mut k = Vec::new();
+    gram_lower(&mut k, f, par);
     mirror_lower(&mut k, m, par);
     rm(&k, m, m).to_owned()
 }

@@ -36,14 +36,12 @@
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatRef, Par};
+use faer::{MatRef, Par};
 use rand::Rng;
 use rand::distr::{Bernoulli, Distribution};
 
 use crate::derivatives::vjp_into;
-use crate::mlp::{ensure_len, rm, rm_mut};
-use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
+use crate::mlp::rm;
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
 /// Checks a dropout rate: `0 ≤ p < 1`.
@@ -123,63 +121,9 @@ impl<T: Float> DropoutPass<T> {
             }
         }
 
-        let c = &mut self.cache;
-        c.n = n;
-        c.widths.clear();
-        c.widths.extend_from_slice(widths);
-        c.acts.resize_with(n_layers, Vec::new);
-        c.pre.resize_with(n_layers, Vec::new);
-        c.d1.resize_with(n_layers - 1, Vec::new);
-        c.d2.resize_with(n_layers - 1, Vec::new);
-        ensure_len(&mut c.acts[0], n * widths[0]);
-        rm_mut(&mut c.acts[0], n, widths[0]).copy_from(x);
-        for l in 0..n_layers {
-            let (n_in, n_out) = (widths[l], widths[l + 1]);
-            ensure_len(&mut c.pre[l], n * n_out);
-            let z = &mut c.pre[l][..n * n_out];
-            matmul(
-                rm_mut(z, n, n_out),
-                Accum::Replace,
-                rm(&c.acts[l], n, n_in),
-                mlp.weights(l).transpose(),
-                T::one(),
-                par,
-            );
-            let bias = mlp.bias(l);
-            for_each_chunk(par, z, BLOCK_ROWS * n_out, |_, rows| {
-                for row in rows.chunks_exact_mut(n_out) {
-                    crate::simd::add_assign(row, bias);
-                }
-            });
-            if l + 1 == n_layers {
-                break;
-            }
-            let act = arch.activations()[l];
-            let len = n * n_out;
-            for buf in [&mut c.acts[l + 1], &mut c.d1[l], &mut c.d2[l]] {
-                ensure_len(buf, len);
-            }
-            let z = &c.pre[l][..len];
-            let mask = &self.masks[l][..len];
-            let chunk = BLOCK_ROWS * n_out;
-            let (a, d1, d2) = (&mut c.acts[l + 1], &mut c.d1[l], &mut c.d2[l]);
-            for_each_chunk3(
-                par,
-                [&mut a[..len], &mut d1[..len], &mut d2[..len]],
-                chunk,
-                |b, [a, d1, d2]| {
-                    let (z, s) = (&z[b * chunk..], &mask[b * chunk..]);
-                    for k in 0..a.len() {
-                        let (v, dv, ddv) = act.eval(z[k]);
-                        if rate == 0.0 {
-                            (a[k], d1[k], d2[k]) = (v, dv, ddv);
-                        } else {
-                            (a[k], d1[k], d2[k]) = (v * s[k], dv * s[k], ddv * s[k]);
-                        }
-                    }
-                },
-            );
-        }
+        // At rate 0 the plain pass runs, so the outputs equal `Mlp::forward` bit for bit.
+        let scales = (rate > 0.0).then_some(&self.masks[..]);
+        self.cache.compute_scaled(mlp, x, scales, par)?;
         Ok(())
     }
 
