@@ -1,6 +1,8 @@
 //! Step 1 of the penalty gradient: the metric `g(K)` and `G = ∂g/∂K` from the Cholesky factor of
 //! the jittered kernel.
 
+use std::time::{Duration, Instant};
+
 use faer::{MatRef, Par};
 
 use super::PenaltyMetric;
@@ -14,6 +16,8 @@ pub(crate) struct MetricScratch {
     spd: SpdWorkspace,
     cosine: Vec<f64>,
     scale: Vec<f64>,
+    /// Time spent forming `G` (inverse included) in the last call.
+    pub inverse_time: Duration,
 }
 
 /// Computes `g(K)` and, if `grad` is given, writes `G = ∂g/∂K` into it (row-major `m × m`,
@@ -26,7 +30,13 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
     grad: Option<&mut [T]>,
     par: Par,
 ) -> Result<f64> {
-    let MetricScratch { spd, cosine, scale } = scratch;
+    let MetricScratch {
+        spd,
+        cosine,
+        scale,
+        inverse_time,
+    } = scratch;
+    *inverse_time = Duration::ZERO;
     let m = k.nrows();
     let mf = m as f64;
     match metric {
@@ -50,6 +60,7 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
                 diag_shift -= 1.0 / (mf * tau);
             }
             if let Some(g) = grad {
+                let start = Instant::now();
                 let inv = spd.inverse(m, par);
                 let tr_inv: f64 = (0..m).map(|i| inv[(i, i)]).sum();
                 diag_shift += jitter * tr_inv / (mf * mf);
@@ -59,6 +70,7 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
                     }
                     g[i * m + i] += T::from_f64(diag_shift);
                 }
+                *inverse_time = start.elapsed();
             }
             Ok(value)
         }
@@ -76,6 +88,7 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
             let value = shifted_logdet(spd, khat, jitter, jitter, par)?;
             if let Some(g) = grad {
                 // Ĝ = (K̂ + εI)⁻¹/m; G = S Ĝ S − diag(Σ_j Ĝ_ij K̂_ij / K_ii)
+                let start = Instant::now();
                 let inv = spd.inverse(m, par);
                 for i in 0..m {
                     let mut row_dot = 0.0;
@@ -86,6 +99,7 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
                     }
                     g[i * m + i] -= T::from_f64(row_dot * s[i] * s[i]);
                 }
+                *inverse_time = start.elapsed();
             }
             Ok(value)
         }

@@ -38,6 +38,8 @@ mod explicit;
 mod factorised;
 mod kernel_grad;
 
+use std::time::{Duration, Instant};
+
 use faer::{MatRef, Par};
 use rand::RngExt;
 
@@ -155,10 +157,33 @@ pub(crate) struct Workspace<T: Float> {
     pub(crate) explicit: explicit::Buffers<T>,
 }
 
+/// Wall time of each phase of the last [`Penalty`] call: where the time goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimings {
+    /// Subset copy, forward pass and backpropagated signals.
+    pub forward: Duration,
+    /// The kernel (factorised Gram products, or `J` and `J Jᵀ` on the explicit route).
+    pub kernel: Duration,
+    /// Cholesky factorisation and log-determinant (and the cosine kernel, for that metric).
+    pub factor: Duration,
+    /// Inverse from the Cholesky factor and `G = ∂g/∂K` (zero for `value`).
+    pub inverse: Duration,
+    /// From `G` to the parameter gradient (zero for `value`).
+    pub backward: Duration,
+}
+
+impl PhaseTimings {
+    /// Sum of the phases.
+    pub fn total(&self) -> Duration {
+        self.forward + self.kernel + self.factor + self.inverse + self.backward
+    }
+}
+
 /// The MGS penalty with its workspace.
 pub struct Penalty<T: Float> {
     config: PenaltyConfig,
     ws: Workspace<T>,
+    timings: PhaseTimings,
 }
 
 impl<T: Float> Penalty<T> {
@@ -168,7 +193,13 @@ impl<T: Float> Penalty<T> {
         Ok(Self {
             config,
             ws: Workspace::default(),
+            timings: PhaseTimings::default(),
         })
+    }
+
+    /// Per-phase wall time of the last successful call.
+    pub fn last_timings(&self) -> PhaseTimings {
+        self.timings
     }
 
     /// The configuration.
@@ -217,6 +248,13 @@ impl<T: Float> Penalty<T> {
     ) -> Result<T> {
         let cfg = &self.config;
         let ws = &mut self.ws;
+        let mut timings = PhaseTimings::default();
+        let mut clock = Instant::now();
+        let mut lap = |phase: &mut Duration| {
+            let now = Instant::now();
+            *phase = now - clock;
+            clock = now;
+        };
         mlp.check_inputs(x)?;
         let n_all = x.nrows();
         let d = x.ncols();
@@ -244,9 +282,12 @@ impl<T: Float> Penalty<T> {
         ws.cache.compute(mlp, xs, par)?;
         let c = mlp.arch().output_dim();
         let m = cfg.kernel.order(n, c);
+        if cfg.route == Route::Factorised {
+            ws.signals.compute_into(mlp, &ws.cache, par)?;
+        }
+        lap(&mut timings.forward);
         match cfg.route {
             Route::Factorised => {
-                ws.signals.compute_into(mlp, &ws.cache, par)?;
                 crate::kernel::factorised::kernel_into(
                     &ws.cache,
                     &ws.signals,
@@ -261,6 +302,7 @@ impl<T: Float> Penalty<T> {
                 explicit::kernel(mlp, &ws.cache, cfg.kernel, &mut ws.explicit, &mut ws.k, par)?;
             }
         }
+        lap(&mut timings.kernel);
         let want_grad = grad.is_some();
         if want_grad {
             ensure_len(&mut ws.g, m * m);
@@ -277,6 +319,9 @@ impl<T: Float> Penalty<T> {
             },
             par,
         )?;
+        lap(&mut timings.factor);
+        timings.inverse = ws.metric.inverse_time;
+        timings.factor -= timings.inverse;
         let alpha = T::from_f64(cfg.weight);
         if let Some(grad) = grad {
             match cfg.route {
@@ -288,6 +333,7 @@ impl<T: Float> Penalty<T> {
             }
             check_finite("penalty gradient", grad)?;
         }
+        lap(&mut timings.backward);
         let out = T::from_f64(cfg.weight * value);
         if !out.is_finite_value() {
             return Err(Error::NonFinite {
@@ -295,6 +341,7 @@ impl<T: Float> Penalty<T> {
                 index: 0,
             });
         }
+        self.timings = timings;
         Ok(out)
     }
 }
