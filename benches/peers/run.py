@@ -36,6 +36,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 OPS = ["jacobian", "kernel_full", "kernel_traced", "penalty_value", "penalty_grad"]
 TORCH = ["torch-func", "torch-nvp", "torch-hand"]
 JAX = ["nt-jc", "nt-nvp", "nt-sd", "jax-hand"]
+# Order the subprocesses run the ops in: cheapest first, so that an implementation that hits the
+# per-cell limit on the (N*C)-order full kernel or the explicit Jacobian still reports the rest.
+RUN_ORDER = ["kernel_traced", "penalty_value", "penalty_grad", "jacobian", "kernel_full"]
 CHECKS = ["trace", "fro", "value", "grad_norm", "grad_dot_probe"]
 
 
@@ -209,7 +212,7 @@ def main():
     ap.add_argument("--jitter", type=float, default=1e-6)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--impls", default=",".join(TORCH + JAX))
-    ap.add_argument("--ops", default=",".join(OPS))
+    ap.add_argument("--ops", default=",".join(RUN_ORDER))
     ap.add_argument("--penalty-kernel", default="traced", choices=["traced", "full"])
     ap.add_argument("--cell-timeout", type=float, default=120.0,
                     help="wall-clock limit per (cell, implementation) subprocess, seconds")
