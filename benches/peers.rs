@@ -146,7 +146,11 @@ fn read_cell(prefix: &str) -> Cell {
     )
     .expect("parse PREFIX.json");
     let bytes = std::fs::read(format!("{prefix}.bin")).expect("read PREFIX.bin");
-    assert_eq!(bytes.len() % 8, 0, "PREFIX.bin is not a whole number of f64");
+    assert_eq!(
+        bytes.len() % 8,
+        0,
+        "PREFIX.bin is not a whole number of f64"
+    );
     let all: Vec<f64> = bytes
         .chunks_exact(8)
         .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -262,7 +266,11 @@ fn kernel_checks<T: Float>(k: MatRef<'_, T>) -> Value {
 
 fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
     let arch = cell.arch();
-    let dtype = if std::mem::size_of::<T>() == 4 { "f32" } else { "f64" };
+    let dtype = if std::mem::size_of::<T>() == 4 {
+        "f32"
+    } else {
+        "f64"
+    };
     let params: Vec<T> = cell.params.iter().map(|&v| T::from_f64(v)).collect();
     let mlp = Mlp::from_params(arch.clone(), params).expect("parameters");
     let x = Mat::<T>::from_fn(cell.n, cell.d, |i, j| T::from_f64(cell.x[i * cell.d + j]));
@@ -291,7 +299,8 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
         }
         println!("{line}");
     };
-    let timing = |t: (f64, Vec<f64>, bool)| json!({"median_s": t.0, "times": t.1, "warm_only": t.2});
+    let timing =
+        |t: (f64, Vec<f64>, bool)| json!({"median_s": t.0, "times": t.1, "warm_only": t.2});
     let merge = |mut a: Value, b: Value| {
         for (k, v) in b.as_object().expect("object") {
             a[k] = v.clone();
@@ -303,11 +312,16 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
         match op.as_str() {
             "jacobian" => {
                 if jac_bytes > o.max_jacobian_bytes {
-                    emit(op, json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}));
+                    emit(
+                        op,
+                        json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}),
+                    );
                     continue;
                 }
                 let (m, ts, w, j) = pool.install(|| {
-                    time_op(o, || Jacobian::reverse(&mlp, x.as_ref(), par).expect("jacobian"))
+                    time_op(o, || {
+                        Jacobian::reverse(&mlp, x.as_ref(), par).expect("jacobian")
+                    })
                 });
                 let jsq = sum_sq(j.data().iter().copied());
                 emit(op, merge(timing((m, ts, w)), json!({"trace": jsq})));
@@ -319,7 +333,10 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     KernelKind::Traced
                 };
                 if o.route == Route::Explicit && jac_bytes > o.max_jacobian_bytes {
-                    emit(op, json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}));
+                    emit(
+                        op,
+                        json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}),
+                    );
                     continue;
                 }
                 let (m, ts, w, k) = pool.install(|| {
@@ -331,7 +348,10 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
             }
             "penalty_value" | "penalty_grad" => {
                 if o.route == Route::Explicit && jac_bytes > o.max_jacobian_bytes {
-                    emit(op, json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}));
+                    emit(
+                        op,
+                        json!({"skipped": format!("Jacobian {jac_bytes:.3e} B over limit")}),
+                    );
                     continue;
                 }
                 let mut penalty = Penalty::<T>::new(PenaltyConfig {
@@ -346,9 +366,8 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                 let mut rng = rng_from_seed(0);
                 let kname = o.penalty_kernel.name();
                 if op == "penalty_value" {
-                    let r = pool.install(|| {
-                        time_op(o, || penalty.value(&mlp, x.as_ref(), &mut rng, par))
-                    });
+                    let r = pool
+                        .install(|| time_op(o, || penalty.value(&mlp, x.as_ref(), &mut rng, par)));
                     match r.3 {
                         Ok(v) => emit(
                             op,
