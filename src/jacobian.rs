@@ -47,6 +47,7 @@ impl<T: Float> Jacobian<T> {
         let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
         let widths = arch.widths();
         let n_layers = arch.n_layers();
+        // Zeroed by the allocator (fresh pages); every entry below is then written once.
         let mut data = vec![T::zero(); n * c * p];
         for_each_chunk(par, &mut data, BLOCK_ROWS * c * p, |b, chunk| {
             for (q, row) in chunk.chunks_exact_mut(p).enumerate() {
@@ -61,7 +62,7 @@ impl<T: Float> Jacobian<T> {
                         let w = widths[l + 1];
                         let delta = &signals.d[l][r * w..(r + 1) * w];
                         for (o, &d) in delta.iter().enumerate() {
-                            crate::simd::axpy(&mut wblock[o * n_in..(o + 1) * n_in], d, a);
+                            crate::simd::scale_into(&mut wblock[o * n_in..(o + 1) * n_in], d, a);
                         }
                         bblock.copy_from_slice(delta);
                     } else {

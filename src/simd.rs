@@ -39,6 +39,14 @@ pub mod scalar {
         }
     }
 
+    /// `dst[k] = alpha · x[k]` (write-only: no read of `dst`).
+    #[inline(always)]
+    pub fn scale_into<T: Float>(dst: &mut [T], alpha: T, x: &[T]) {
+        for (d, &s) in dst.iter_mut().zip(x) {
+            *d = alpha * s;
+        }
+    }
+
     /// `dst[k] *= a[k]`.
     #[inline(always)]
     pub fn mul_assign<T: Float>(dst: &mut [T], a: &[T]) {
@@ -111,6 +119,10 @@ dispatched!(
 dispatched!(
     /// `dst[k] += alpha · x[k]` (dispatched).
     axpy(dst: &mut [T], alpha: T, x: &[T])
+);
+dispatched!(
+    /// `dst[k] = alpha · x[k]` (dispatched).
+    scale_into(dst: &mut [T], alpha: T, x: &[T])
 );
 dispatched!(
     /// `dst[k] *= a[k]` (dispatched).

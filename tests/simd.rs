@@ -32,6 +32,11 @@ fn dispatched_kernels_equal_scalar_twins() {
         simd::axpy(&mut x, 0.3, &b);
         scalar::axpy(&mut y, 0.3, &b);
         assert_eq!(x, y);
+        let (mut s1, mut s2) = (c.clone(), c.clone());
+        simd::scale_into(&mut s1, -0.7, &b);
+        scalar::scale_into(&mut s2, -0.7, &b);
+        assert_eq!(s1, s2);
+        assert!(s1.iter().zip(&b).all(|(s, q)| *s == -0.7 * q));
         simd::mul_assign(&mut x, &a);
         scalar::mul_assign(&mut y, &a);
         assert_eq!(x, y);
