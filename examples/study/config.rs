@@ -133,12 +133,16 @@ pub const PART_B_DATASETS: [&str; 2] = ["digits", "breast_cancer"];
 pub struct Plan {
     /// `--quick`.
     pub quick: bool,
-    /// Hidden widths (tanh) of the MLP, for both parts.
-    pub hidden: Vec<usize>,
+    /// Part A: hidden widths (tanh) of the MLP.
+    pub a_hidden: Vec<usize>,
+    /// Part B: hidden widths (tanh) of the MLP.
+    pub b_hidden: Vec<usize>,
     /// Mini-batch size.
     pub batch_size: usize,
-    /// Adam's learning rate (constant).
-    pub lr: f64,
+    /// Part A: Adam's learning rate (constant).
+    pub a_lr: f64,
+    /// Part B: Adam's learning rate (constant).
+    pub b_lr: f64,
     /// (train, validation, test) fractions of the stratified split.
     pub split: (f64, f64, f64),
     /// Samples drawn from each batch for the MGS penalty.
@@ -182,8 +186,8 @@ impl Plan {
             Method::InputNoise(0.3),
             Method::LabelSmoothing(0.1),
             Method::EarlyStopping(10),
-            Method::MgsLogDet(0.1),
-            Method::MgsNormLogDet(0.3),
+            Method::MgsLogDet(0.03),
+            Method::MgsNormLogDet(0.1),
         ];
         let full_grids = vec![
             vec![Method::None],
@@ -218,9 +222,11 @@ impl Plan {
         if quick {
             Self {
                 quick,
-                hidden: vec![32, 32],
+                a_hidden: vec![32, 32],
+                b_hidden: vec![32, 32],
                 batch_size: 64,
-                lr: 1e-3,
+                a_lr: 1e-3,
+                b_lr: 3e-3,
                 split: (0.6, 0.2, 0.2),
                 mgs_subset: 16,
                 mgs_jitter: 1e-4,
@@ -243,19 +249,21 @@ impl Plan {
         } else {
             Self {
                 quick,
-                hidden: vec![128, 128],
+                a_hidden: vec![128, 128],
+                b_hidden: vec![64, 64],
                 batch_size: 64,
-                lr: 1e-3,
+                a_lr: 1e-3,
+                b_lr: 3e-3,
                 split: (0.6, 0.2, 0.2),
                 mgs_subset: 32,
                 mgs_jitter: 1e-4,
                 monitor_jitter: 1e-6,
                 a_epochs: 60,
                 a_probe: 200,
-                a_seeds: 3,
+                a_seeds: 5,
                 a_methods,
-                b_epochs: 60,
-                b_min_steps: 600,
+                b_epochs: 30,
+                b_min_steps: 300,
                 b_noise: vec![0.0, 0.2, 0.4, 0.6, 0.8],
                 b_samples: vec![5, 10, 25, 50],
                 b_seeds: 5,

@@ -25,8 +25,9 @@ pub fn mix(a: u64, b: u64) -> u64 {
 
 /// A stable number for a dataset name (for seed derivations).
 pub fn dataset_code(name: &str) -> u64 {
-    name.bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Loads a bundled dataset by name.

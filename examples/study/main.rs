@@ -11,10 +11,11 @@
 //!   (L2, AdamW, dropout, input noise, label smoothing, early stopping, MGS log-det, MGS
 //!   normalised log-det), with the MGS metrics of the traced kernel on a fixed probe set of 200
 //!   training samples measured every epoch.
-//! * **Part B, "label noise and small samples"**: digits and breast_cancer with symmetric noise
-//!   on the training and validation labels (test labels clean), and with few training samples
-//!   per class; each method's hyperparameter is chosen from a small grid on the (noisy)
-//!   validation split of the first seed and reused for the other seeds.
+//! * **Part B, "label noise and small samples"**: a d→[64, 64] tanh→C MLP on digits and
+//!   breast_cancer with symmetric noise on the training and validation labels (test labels
+//!   clean), and with few training samples per class; each method's hyperparameter is chosen
+//!   from a small grid on the (noisy) validation split of the first seed and reused for the
+//!   other seeds.
 //!
 //! Outputs under `--out` (default `results/`): `study.json` (every run), CSV tables,
 //! `report.md`, SVG plots. Progress goes to stderr. Every run is deterministic from the seeds
@@ -39,11 +40,12 @@ use mgs::data::Dataset;
 use config::{Method, PART_B_DATASETS, Plan, Setting};
 use run::{Job, Outcome, run_job, run_pool};
 
-const USAGE: &str = "usage: study [--quick] [--out DIR] [--dataset NAME] [--seeds K] [--threads T] [--part a|b|all]
+const USAGE: &str =
+    "usage: study [--quick] [--out DIR] [--dataset NAME] [--seeds K] [--threads T] [--part a|b|all]
   --quick          tiny sizes (seconds; for CI)
   --out DIR        output folder (default results/)
   --dataset NAME   restrict part B to one dataset (digits, breast_cancer)
-  --seeds K        seeds for both parts (default: 3 for part A, 5 for part B)
+  --seeds K        seeds for both parts (default 5; quick: 1 for part A, 2 for part B)
   --threads T      worker threads, one run each (default: available cores)
   --part P         a, b or all (default all)";
 
@@ -305,9 +307,9 @@ fn study(args: &Args) -> Result<(), String> {
         names.push("digits".to_string());
     }
     for name in names {
-        if !datasets.contains_key(&name) {
-            let ds = data::load(&name)?;
-            datasets.insert(name, ds);
+        if let std::collections::btree_map::Entry::Vacant(slot) = datasets.entry(name) {
+            let ds = data::load(slot.key())?;
+            slot.insert(ds);
         }
     }
 

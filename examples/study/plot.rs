@@ -152,7 +152,10 @@ pub fn line_chart(
             .iter()
             .filter(|p| p.1.is_finite() && p.2.is_finite() && p.2 > 0.0)
             .map(|&(x, m, sd)| {
-                PathElement::new(vec![(x + shift, m - sd), (x + shift, m + sd)], c.stroke_width(1))
+                PathElement::new(
+                    vec![(x + shift, m - sd), (x + shift, m + sd)],
+                    c.stroke_width(1),
+                )
             })
             .collect();
         chart.draw_series(bars).map_err(|e| err(&e))?;

@@ -48,17 +48,33 @@ fn machine() -> Machine {
 
 /// The monitored metrics: key, table heading, plot title.
 const A_METRICS: [(&str, &str, &str); 7] = [
-    ("trace", "trace", "trace tr(K)/m (mean squared gradient norm)"),
+    (
+        "trace",
+        "trace",
+        "trace tr(K)/m (mean squared gradient norm)",
+    ),
     ("logdet", "log-det", "log-det (1/m) log det(K + eps tau I)"),
     (
         "normalized_logdet",
         "norm. log-det",
         "normalised log-det (lower = more similar gradients)",
     ),
-    ("cosine_mean", "mean cos", "mean cosine between per-sample gradients"),
-    ("cosine_logdet", "cos log-det", "log-det of the cosine kernel"),
+    (
+        "cosine_mean",
+        "mean cos",
+        "mean cosine between per-sample gradients",
+    ),
+    (
+        "cosine_logdet",
+        "cos log-det",
+        "log-det of the cosine kernel",
+    ),
     ("effective_rank", "eff. rank", "effective rank of K"),
-    ("condition_number", "cond.", "condition number of K + eps tau I"),
+    (
+        "condition_number",
+        "cond.",
+        "condition number of K + eps tau I",
+    ),
 ];
 
 /// Part A: one row per regulariser.
@@ -78,6 +94,18 @@ struct ARow {
     /// Paired differences to no regularisation over seeds (method − none).
     vs_none: BTreeMap<String, Paired>,
 }
+
+/// A part B chart: file name, title, settings on the x axis, x coordinate, plotted value,
+/// axis descriptions.
+type BChart<'a> = (
+    String,
+    String,
+    &'a [Setting],
+    &'a dyn Fn(usize, Setting) -> f64,
+    &'a dyn Fn(&BCell) -> Summary,
+    &'a str,
+    &'a str,
+);
 
 /// Part B: one cell (dataset, setting, method with its chosen hyperparameter).
 #[derive(Debug, Clone, Serialize)]
@@ -202,11 +230,19 @@ fn part_a(plan: &Plan, outcomes: &[Outcome]) -> (Vec<ARow>, BTreeMap<String, f64
     (rows, rho)
 }
 
-fn cell_runs<'a>(outcomes: &'a [Outcome], ds: &str, setting: Setting, m: Method) -> Vec<&'a Outcome> {
+fn cell_runs<'a>(
+    outcomes: &'a [Outcome],
+    ds: &str,
+    setting: Setting,
+    m: Method,
+) -> Vec<&'a Outcome> {
     outcomes
         .iter()
         .filter(|o| {
-            o.job.part == "B" && o.job.dataset == ds && o.job.setting == setting && o.job.method == m
+            o.job.part == "B"
+                && o.job.dataset == ds
+                && o.job.setting == setting
+                && o.job.method == m
         })
         .filter(|o| !o.job.tuning || o.job.seed == 0)
         .collect()
@@ -289,7 +325,8 @@ fn md_table(out: &mut String, headers: &[String], rows: &[Vec<String>]) {
 }
 
 fn opt(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x:?}"))
+    v.filter(|x| x.is_finite())
+        .map_or(String::new(), |x| format!("{x:?}"))
 }
 
 fn setting_cols(s: Setting) -> (String, String) {
@@ -538,13 +575,17 @@ pub fn write_all(
     };
     for ds in &plan.b_datasets {
         let noise: Vec<Setting> = plan.b_noise.iter().map(|&p| Setting::Noise(p)).collect();
-        let samples: Vec<Setting> = plan.b_samples.iter().map(|&n| Setting::Samples(n)).collect();
+        let samples: Vec<Setting> = plan
+            .b_samples
+            .iter()
+            .map(|&n| Setting::Samples(n))
+            .collect();
         let pct = |_: usize, s: Setting| match s {
             Setting::Noise(p) => 100.0 * p,
             _ => f64::NAN,
         };
         let index = |i: usize, _: Setting| i as f64;
-        let charts: [(String, String, &[Setting], &dyn Fn(usize, Setting) -> f64, &dyn Fn(&BCell) -> Summary, &str, &str); 3] = [
+        let charts: [BChart<'_>; 3] = [
             (
                 format!("part_b_{ds}_noise_test_accuracy.svg"),
                 format!("{ds}: test accuracy (clean test labels) vs symmetric label noise"),
@@ -575,9 +616,9 @@ pub fn write_all(
         ];
         for (name, title, settings, x, y, x_desc, y_desc) in charts {
             let axis = match settings.first() {
-                Some(Setting::Samples(_)) => XAxis::Categories(
-                    plan.b_samples.iter().map(|n| n.to_string()).collect(),
-                ),
+                Some(Setting::Samples(_)) => {
+                    XAxis::Categories(plan.b_samples.iter().map(|n| n.to_string()).collect())
+                }
                 _ => XAxis::Linear,
             };
             let series = b_series(ds, settings, x, y);
@@ -590,7 +631,9 @@ pub fn write_all(
     }
 
     // The markdown report.
-    let md = markdown(args, plan, timing, &a_rows, &rho, &cells, &effects, selections, &plots);
+    let md = markdown(
+        args, plan, timing, &a_rows, &rho, &cells, &effects, selections, &plots,
+    );
     let p = dir.join("report.md");
     write(&p, &md)?;
     files.push(p);
@@ -627,18 +670,26 @@ fn markdown(
         m.cpus,
         m.cpu_model
     );
-    let hidden: Vec<String> = plan.hidden.iter().map(|w| w.to_string()).collect();
+    let widths = |h: &[usize]| {
+        h.iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = writeln!(
         md,
-        "Setup: MLP d→[{}] tanh→C (Xavier-normal init), trained in f32 with Adam (lr {}, constant), \
-         batch {}, softmax cross-entropy; stratified {}/{}/{} train/validation/test split, features \
+        "Setup: MLPs d→[{}] tanh→C (part A) and d→[{}] tanh→C (part B), Xavier-normal init, \
+         trained in f32 with Adam (constant learning rate {} in part A, {} in part B), batch {}, \
+         softmax cross-entropy; stratified {}/{}/{} train/validation/test split, features \
          standardised on the training part. The MGS penalty uses the traced kernel of {} samples \
          drawn from each batch (relative jitter {}); the monitored metrics use the traced kernel on \
          the probe set, computed in f64 (jitter {}). For a given seed every method sees the same \
          split, noise, initial weights and batch order, so differences between methods are paired \
          over seeds. Accuracies are in %.\n",
-        hidden.join(", "),
-        short(plan.lr),
+        widths(&plan.a_hidden),
+        widths(&plan.b_hidden),
+        short(plan.a_lr),
+        short(plan.b_lr),
         plan.batch_size,
         plan.split.0 * 100.0,
         plan.split.1 * 100.0,
@@ -671,7 +722,11 @@ fn markdown(
             .map(|r| {
                 let mut row = vec![format!("{}", r.rank_normalized_logdet), r.label.clone()];
                 for (key, _, _) in &A_METRICS[..6] {
-                    let digits = if *key == "trace" || *key == "effective_rank" { 2 } else { 3 };
+                    let digits = if *key == "trace" || *key == "effective_rank" {
+                        2
+                    } else {
+                        3
+                    };
                     row.push(r.metrics[*key].fmt(1.0, digits));
                 }
                 row.push(format!("{:.0}", r.epochs_run.mean));
@@ -741,7 +796,9 @@ fn markdown(
                     .collect();
                 match g[0].hyper() {
                     None => g[0].family().to_string(),
-                    Some((name, _)) => format!("{} {name} ∈ {{{}}}", g[0].family(), vals.join(", ")),
+                    Some((name, _)) => {
+                        format!("{} {name} ∈ {{{}}}", g[0].family(), vals.join(", "))
+                    }
                 }
             })
             .collect();
@@ -814,8 +871,15 @@ fn markdown(
                 (headers, rows)
             };
             let noise: Vec<Setting> = plan.b_noise.iter().map(|&p| Setting::Noise(p)).collect();
-            let samples: Vec<Setting> = plan.b_samples.iter().map(|&n| Setting::Samples(n)).collect();
-            let _ = writeln!(md, "Test accuracy (%) under label noise (best mean in bold):\n");
+            let samples: Vec<Setting> = plan
+                .b_samples
+                .iter()
+                .map(|&n| Setting::Samples(n))
+                .collect();
+            let _ = writeln!(
+                md,
+                "Test accuracy (%) under label noise (best mean in bold):\n"
+            );
             let (h, r) = table_for(&noise, &|c| c.test_accuracy, true);
             md_table(&mut md, &h, &r);
             let _ = writeln!(
@@ -830,7 +894,10 @@ fn markdown(
                 .collect();
             let (h, r) = table_for(&noisy, &|c| c.memorised, false);
             md_table(&mut md, &h, &r);
-            let _ = writeln!(md, "Test accuracy (%) with few training samples per class:\n");
+            let _ = writeln!(
+                md,
+                "Test accuracy (%) with few training samples per class:\n"
+            );
             let (h, r) = table_for(&samples, &|c| c.test_accuracy, true);
             md_table(&mut md, &h, &r);
             let _ = writeln!(md, "Hyperparameters chosen on seed 0's validation split:\n");

@@ -133,7 +133,8 @@ pub fn epochs_for(job: &Job, n_train: usize, plan: &Plan) -> usize {
         return plan.a_epochs;
     }
     let steps_per_epoch = n_train.div_ceil(plan.batch_size).max(1);
-    plan.b_epochs.max(plan.b_min_steps.div_ceil(steps_per_epoch))
+    plan.b_epochs
+        .max(plan.b_min_steps.div_ceil(steps_per_epoch))
 }
 
 impl Outcome {
@@ -201,14 +202,18 @@ fn train_into(
     out: &mut Outcome,
 ) -> mgs::Result<()> {
     let d = data.x_train.ncols();
-    let hidden: Vec<(usize, Activation)> =
-        plan.hidden.iter().map(|&w| (w, Activation::Tanh)).collect();
+    let (widths, lr) = if job.part == "A" {
+        (&plan.a_hidden, plan.a_lr)
+    } else {
+        (&plan.b_hidden, plan.b_lr)
+    };
+    let hidden: Vec<(usize, Activation)> = widths.iter().map(|&w| (w, Activation::Tanh)).collect();
     let arch = Architecture::new(d, &hidden, data.n_classes)?;
     // Same initial weights and batch order for every method of a (dataset, setting, seed).
     let base = mix(job.seed, crate::data::dataset_code(&job.dataset));
     let mlp = Mlp::<f32>::init(arch, Init::XavierNormal, &mut rng_from_seed(mix(base, 3)))?;
     let adam = Adam {
-        lr: plan.lr,
+        lr,
         ..Adam::default()
     };
     let mut config = TrainConfig {
@@ -272,7 +277,8 @@ fn train_into(
     let probe_monitor = if job.part == "A" {
         let p = plan.a_probe.min(data.x_train.nrows());
         let probe = Mat::<f64>::from_fn(p, d, |i, j| f64::from(data.x_train[(i, j)]));
-        let make = || MgsMonitor::<f64>::new(probe.as_ref(), &[KernelKind::Traced], plan.monitor_jitter);
+        let make =
+            || MgsMonitor::<f64>::new(probe.as_ref(), &[KernelKind::Traced], plan.monitor_jitter);
         let initial = measure(&make()?, trainer.model())?;
         let val0 = trainer.evaluate(&val)?;
         let train0 = trainer.evaluate(&train)?;
@@ -369,10 +375,6 @@ pub fn run_pool<J: Sync, R: Send>(
     });
     slots
         .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("result slot")
-                .expect("every job ran")
-        })
+        .map(|m| m.into_inner().expect("result slot").expect("every job ran"))
         .collect()
 }
