@@ -814,9 +814,10 @@ fn markdown(
              final model predicts as their (wrong) noisy label. Small samples: n training samples \
              per class drawn from the training split, and min(n, smallest class) per class from \
              the validation split (held-out data as scarce as training data). Symmetric noise \
-             above (K−1)/K (50% for 2 classes) makes a wrong class the most frequent label: \
-             breast_cancer at 60% and 80% noise is then learnable only inverted, and accuracies \
-             below 50% are expected there.\n",
+             above (K−1)/K (90% for digits, 50% for breast_cancer's 2 classes) makes a wrong \
+             class the most frequent label: breast_cancer at 60% and 80% noise is then learnable \
+             only inverted, test accuracies below 50% are expected, and \"memorised\" there mostly \
+             measures how well the inverted rule was learnt.\n",
             grids.join("; "),
             plan.b_seeds.saturating_sub(1),
             plan.b_seeds,
