@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-/// A training method: no regulariser, or one regulariser with its hyperparameter.
+/// A training method: no regulariser, or one regulariser with its hyperparameter. Serialised
+/// as `{"family": <Method::family>, "value": <hyperparameter>}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "family", content = "value", rename_all = "snake_case")]
 pub enum Method {
@@ -12,6 +13,7 @@ pub enum Method {
     /// Coupled L2 penalty `λ/2 ‖θ‖²` added to the loss.
     L2(f64),
     /// Decoupled weight decay (AdamW) `λ`.
+    #[serde(rename = "adamw")]
     AdamW(f64),
     /// Dropout rate on the hidden activations.
     Dropout(f64),
@@ -22,8 +24,10 @@ pub enum Method {
     /// Early stopping on the validation loss with this patience (best parameters restored).
     EarlyStopping(usize),
     /// MGS penalty: weight × (1/m) log det of the traced kernel of a batch subset.
+    #[serde(rename = "mgs_logdet")]
     MgsLogDet(f64),
     /// MGS penalty: weight × normalised log-det (scale-free) of the traced kernel.
+    #[serde(rename = "mgs_nlogdet")]
     MgsNormLogDet(f64),
 }
 
