@@ -85,6 +85,13 @@ impl PenaltyMetric {
 }
 
 /// Hyperparameters of the MGS penalty, validated once by [`PenaltyConfig::check`].
+///
+/// Two cautions from the study (`docs/study.md`). The log-determinant is unbounded below as the
+/// gradients shrink or align, so a large weight `α` can collapse training to near-constant
+/// outputs: tune `α` on a validation split, starting small (`1e-3 … 1e-1`). With `f32` models the
+/// kernel carries `f32` rounding into the `f64` factorisation; when gradients become nearly aligned a
+/// jitter of `1e-6` may no longer keep `K_ε` positive definite (`Error::NotPositiveDefinite`):
+/// use `1e-4` there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PenaltyConfig {
     /// The metric `g`.
