@@ -25,80 +25,16 @@
 //! cargo bench --bench penalty -- 'penalty_value_and_grad/factorised/f64/t2/256x256/C10/full/N1024$'
 //! ```
 
-use std::time::Duration;
-
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, SamplingMode};
-use faer::{Mat, Par};
+use criterion::Criterion;
+use faer::Mat;
 use mgs::penalty::{KernelKind, Penalty, PenaltyConfig, PenaltyMetric, Route};
-use mgs::{Activation, Architecture, Float, Init, Mlp, rng_from_seed};
+use mgs::{Float, Init, Mlp, rng_from_seed};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::ThreadPool;
 
-const D: usize = 32;
-const NS: [usize; 3] = [64, 256, 1024];
-const WIDTHS: [usize; 2] = [64, 256];
-const CS: [usize; 2] = [1, 10];
-const KINDS: [KernelKind; 2] = [KernelKind::Full, KernelKind::Traced];
-const THREADS: [usize; 2] = [1, 2];
-const ROUTES: [Route; 2] = [Route::Explicit, Route::Factorised];
-/// Largest explicit Jacobian benchmarked, in bytes.
-const MAX_JACOBIAN_BYTES: f64 = 1.5e9;
-/// Rough sustained rate per thread used only to choose sample sizes.
-const FLOPS_PER_THREAD: f64 = 5e9;
+mod common;
 
-/// Small cells only: `MGS_BENCH_QUICK=1`, or criterion's test mode (each cell runs once there).
-fn quick() -> bool {
-    let env = std::env::var("MGS_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let args: Vec<String> = std::env::args().collect();
-    let has = |s: &str| args.iter().any(|a| a == s);
-    let test_mode = (!has("--bench") || has("--test")) && !has("--list");
-    env || test_mode
-}
-
-fn dtype<T: Float>() -> &'static str {
-    if std::mem::size_of::<T>() == 4 {
-        "f32"
-    } else {
-        "f64"
-    }
-}
-
-/// Runs `f` with `Par::Seq` (one thread) or with `Par::rayon(threads)` inside `pool`.
-fn in_pool<R: Send>(pool: &ThreadPool, threads: usize, f: impl FnOnce(Par) -> R + Send) -> R {
-    if threads == 1 {
-        f(Par::Seq)
-    } else {
-        pool.install(|| f(Par::rayon(threads)))
-    }
-}
-
-/// Sample size, measurement time and sampling mode from an estimated time per iteration.
-fn configure(g: &mut BenchmarkGroup<'_, WallTime>, est_secs: f64) {
-    g.warm_up_time(Duration::from_secs(1));
-    if est_secs < 2e-3 {
-        g.sample_size(50)
-            .measurement_time(Duration::from_secs(2))
-            .sampling_mode(SamplingMode::Auto);
-    } else if est_secs < 0.1 {
-        g.sample_size(20)
-            .measurement_time(Duration::from_secs(3))
-            .sampling_mode(SamplingMode::Flat);
-    } else {
-        g.sample_size(10)
-            .measurement_time(Duration::from_secs(5))
-            .sampling_mode(SamplingMode::Flat);
-    }
-}
-
-fn arch(width: usize, c: usize) -> Architecture {
-    Architecture::new(
-        D,
-        &[(width, Activation::Tanh), (width, Activation::Tanh)],
-        c,
-    )
-    .expect("valid architecture")
-}
+use common::*;
 
 /// The network, the batch, one reused penalty and its gradient buffer.
 struct State<T: Float> {
