@@ -114,3 +114,14 @@ fn kernel_errors_and_messages() {
     );
     assert!(e.to_string().contains("not positive definite"));
 }
+
+#[test]
+fn eigen_failure_on_near_overflowing_kernel() {
+    // Finite entries near f64::MAX overflow inside the eigensolver's scaling: a clear error, not
+    // NaN eigenvalues.
+    let k = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { 1e308 } else { -9e307 });
+    assert_eq!(
+        metrics::eigenvalues(k.as_ref(), Par::Seq).unwrap_err(),
+        Error::EigenFailure { order: 3 }
+    );
+}
