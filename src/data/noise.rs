@@ -118,18 +118,10 @@ pub fn symmetric<R: Rng + ?Sized>(
     p: f64,
     rng: &mut R,
 ) -> Result<NoisyLabels> {
-    let chosen = choose_corrupted(labels, n_classes, p, rng)?;
-    let mut out = labels.to_vec();
-    let mut corrupted = vec![false; labels.len()];
-    for i in chosen {
+    corrupt(labels, n_classes, p, rng, |label, rng| {
         // Uniform over the K − 1 other classes: draw from 0..K−1 and skip over the original.
         let draw = rng.random_range(0..n_classes - 1);
-        out[i] = if draw >= labels[i] { draw + 1 } else { draw };
-        corrupted[i] = true;
-    }
-    Ok(NoisyLabels {
-        labels: out,
-        corrupted,
+        if draw >= label { draw + 1 } else { draw }
     })
 }
 
@@ -143,11 +135,24 @@ pub fn pair_flip<R: Rng + ?Sized>(
     p: f64,
     rng: &mut R,
 ) -> Result<NoisyLabels> {
+    corrupt(labels, n_classes, p, rng, |label, _| {
+        (label + 1) % n_classes
+    })
+}
+
+/// Replaces exactly `round(p·n)` uniformly chosen labels by `new_label(old, rng)`, keeping the mask.
+fn corrupt<R: Rng + ?Sized>(
+    labels: &[usize],
+    n_classes: usize,
+    p: f64,
+    rng: &mut R,
+    mut new_label: impl FnMut(usize, &mut R) -> usize,
+) -> Result<NoisyLabels> {
     let chosen = choose_corrupted(labels, n_classes, p, rng)?;
     let mut out = labels.to_vec();
     let mut corrupted = vec![false; labels.len()];
     for i in chosen {
-        out[i] = (labels[i] + 1) % n_classes;
+        out[i] = new_label(labels[i], rng);
         corrupted[i] = true;
     }
     Ok(NoisyLabels {
