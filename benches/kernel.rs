@@ -257,12 +257,8 @@ fn metrics_group<T: Float>(c: &mut Criterion, pool: &ThreadPool, ns: &[usize], c
 }
 
 fn main() {
-    let quick = quick();
-    let (ns, cs): (&[usize], &[usize]) = if quick { (&[64], &[1]) } else { (&NS, &CS) };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a 2-thread rayon pool");
+    let (ns, cs) = grid();
+    let pool = two_thread_pool();
     let mut c = Criterion::default().configure_from_args();
     matmul_peak::<f64>(&mut c, &pool);
     matmul_peak::<f32>(&mut c, &pool);

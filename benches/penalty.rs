@@ -168,12 +168,8 @@ fn group<T: Float>(c: &mut Criterion, pool: &ThreadPool, grad: bool, ns: &[usize
 }
 
 fn main() {
-    let quick = quick();
-    let (ns, cs): (&[usize], &[usize]) = if quick { (&[64], &[1]) } else { (&NS, &CS) };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a 2-thread rayon pool");
+    let (ns, cs) = grid();
+    let pool = two_thread_pool();
     let mut c = Criterion::default().configure_from_args();
     for grad in [false, true] {
         group::<f64>(&mut c, &pool, grad, ns, cs);

@@ -125,3 +125,26 @@ fn eigen_failure_on_near_overflowing_kernel() {
         Error::EigenFailure { order: 3 }
     );
 }
+
+#[test]
+fn explicit_cross_kernel_of_unrelated_jacobians_is_an_error() {
+    use mgs::Jacobian;
+    use mgs::kernel::explicit;
+    let a = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
+    let b = model::<f64>(3, &[(5, Activation::Tanh)], 2, 1);
+    let x = inputs::<f64>(4, 3, 2);
+    let ja = Jacobian::reverse(&a, x.as_ref(), Par::Seq).unwrap();
+    let jb = Jacobian::reverse(&b, x.as_ref(), Par::Seq).unwrap();
+    let e = explicit::cross_kernel(&ja, &jb, KernelKind::Traced, Par::Seq).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ShapeMismatch {
+                expected: (2, 26),
+                found: (2, 32),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}

@@ -75,3 +75,16 @@ pub fn arch(width: usize, c: usize) -> Architecture {
     )
     .expect("valid architecture")
 }
+
+/// The `N` and `C` values to run: the whole grid, or `N = 64, C = 1` in quick mode.
+pub fn grid() -> (&'static [usize], &'static [usize]) {
+    if quick() { (&[64], &[1]) } else { (&NS, &CS) }
+}
+
+/// The pool in which the 2-thread cells run.
+pub fn two_thread_pool() -> ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a 2-thread rayon pool")
+}

@@ -23,7 +23,7 @@ use super::KernelKind;
 use super::factorised::gram_lower;
 use super::hadamard::mirror_lower;
 use crate::mlp::rm;
-use crate::{Float, Jacobian};
+use crate::{Error, Float, Jacobian, Result};
 
 /// `J` viewed as the kernel's factor: `(N·C) × P` for the full kernel, `N × (C·P)` for the traced
 /// one (the sample-major row order makes the second a free reshape).
@@ -45,13 +45,21 @@ pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Mat<T> {
     rm(&k, m, m).to_owned()
 }
 
-/// Cross kernel `J₁ J₂ᵀ` (full) or its block trace (traced).
+/// Cross kernel `J₁ J₂ᵀ` (full) or its block trace (traced). The two Jacobians must come from
+/// models with the same number of parameters and outputs.
 pub fn cross_kernel<T: Float>(
     j1: &Jacobian<T>,
     j2: &Jacobian<T>,
     kind: KernelKind,
     par: Par,
-) -> Mat<T> {
+) -> Result<Mat<T>> {
+    if (j1.n_outputs(), j1.n_params()) != (j2.n_outputs(), j2.n_params()) {
+        return Err(Error::ShapeMismatch {
+            what: "second Jacobian (outputs, parameters)",
+            expected: (j1.n_outputs(), j1.n_params()),
+            found: (j2.n_outputs(), j2.n_params()),
+        });
+    }
     let (f1, f2) = (factor(j1, kind), factor(j2, kind));
     let mut k = Mat::zeros(f1.nrows(), f2.nrows());
     matmul(
@@ -62,5 +70,5 @@ pub fn cross_kernel<T: Float>(
         T::one(),
         par,
     );
-    k
+    Ok(k)
 }

@@ -72,6 +72,14 @@ pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par)
     );
 }
 
+/// The output layer's signal Gram: `[c = c']` (full kernel) or the constant `C` (traced).
+fn output_layer_left<'a, T: Float>(kind: KernelKind, c: usize) -> Left<'a, T> {
+    match kind {
+        KernelKind::Full => Left::OutputIdentity,
+        KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
+    }
+}
+
 /// Writes the kernel into `k` (row-major `m × m`, both triangles), using `sa` and `sd` as
 /// scratch; buffers only grow.
 pub(crate) fn kernel_into<T: Float>(
@@ -95,10 +103,7 @@ pub(crate) fn kernel_into<T: Float>(
             gram_lower(sd, signal_factor(signals, l, kind), par);
             Left::Gram(&sd[..m * m])
         } else {
-            match kind {
-                KernelKind::Full => Left::OutputIdentity,
-                KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
-            }
+            output_layer_left(kind, c)
         };
         accumulate_layer(
             par,
@@ -156,10 +161,7 @@ pub fn cross_kernel<T: Float>(
             );
             Left::Gram(&sd)
         } else {
-            match kind {
-                KernelKind::Full => Left::OutputIdentity,
-                KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
-            }
+            output_layer_left(kind, c)
         };
         let shape = Blocks {
             rows: m1,

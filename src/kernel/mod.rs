@@ -96,7 +96,7 @@ pub fn mgs_cross_kernel<T: Float>(
         Route::Explicit => {
             let j1 = crate::Jacobian::reverse(mlp, x1, par)?;
             let j2 = crate::Jacobian::reverse(mlp, x2, par)?;
-            Ok(explicit::cross_kernel(&j1, &j2, kind, par))
+            explicit::cross_kernel(&j1, &j2, kind, par)
         }
         Route::Factorised => factorised::cross_kernel(mlp, x1, x2, kind, par),
     }
