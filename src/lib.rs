@@ -127,6 +127,7 @@ mod parallel;
 pub mod penalty;
 pub mod simd;
 mod spd;
+mod symmetric;
 pub mod train;
 
 pub use activation::Activation;

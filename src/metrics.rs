@@ -147,7 +147,7 @@ pub(crate) fn shifted_logdet<T: Float>(
     par: Par,
 ) -> Result<f64> {
     let m = k.nrows();
-    ws.load(k, shift);
+    ws.load(k, shift, par);
     Ok(2.0 * ws.factor(m, jitter, par)? / m as f64)
 }
 

@@ -79,6 +79,33 @@ where
     }
 }
 
+/// Like [`for_each_chunk`] over two buffers cut into chunks of different lengths (chunk `b` of
+/// each goes to the same call).
+pub(crate) fn for_each_chunk_pair<A, B, F>(
+    par: Par,
+    (a, a_len): (&mut [A], usize),
+    (b, b_len): (&mut [B], usize),
+    f: F,
+) where
+    A: Send,
+    B: Send,
+    F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+{
+    let (a_len, b_len) = (a_len.max(1), b_len.max(1));
+    match par {
+        Par::Seq => a
+            .chunks_mut(a_len)
+            .zip(b.chunks_mut(b_len))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y)),
+        _ => a
+            .par_chunks_mut(a_len)
+            .zip(b.par_chunks_mut(b_len))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y)),
+    }
+}
+
 /// Runs `f(k)` for `k in 0..n`, in parallel unless `par` is `Par::Seq`.
 pub(crate) fn for_each_index<F>(par: Par, n: usize, f: F)
 where

@@ -35,6 +35,9 @@ pub struct Signals<T: Float> {
     pub(crate) widths: Vec<usize>,
     /// `D^1 … D^{L−1}`, each `(N·C) × n_l` row-major.
     pub(crate) d: Vec<Vec<T>>,
+    /// `U^h = D^{h+1} W^{h+1}` (before `∘ σ'`) for the hidden layers below the last, kept only by
+    /// `compute_keeping_products`: the penalty's backward pass needs them again.
+    pub(crate) products: Vec<Vec<T>>,
 }
 
 impl<T: Float> Signals<T> {
@@ -47,6 +50,26 @@ impl<T: Float> Signals<T> {
 
     /// [`Signals::compute`] reusing this object's buffers.
     pub fn compute_into(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
+        self.compute_impl(mlp, cache, false, par)
+    }
+
+    /// [`Signals::compute_into`] that also keeps the products `U^h = D^{h+1} W^{h+1}`.
+    pub(crate) fn compute_keeping_products(
+        &mut self,
+        mlp: &Mlp<T>,
+        cache: &ForwardCache<T>,
+        par: Par,
+    ) -> Result<()> {
+        self.compute_impl(mlp, cache, true, par)
+    }
+
+    fn compute_impl(
+        &mut self,
+        mlp: &Mlp<T>,
+        cache: &ForwardCache<T>,
+        keep_products: bool,
+        par: Par,
+    ) -> Result<()> {
         check_cache(mlp, cache)?;
         let arch = mlp.arch();
         let (n, c) = (cache.n, arch.output_dim());
@@ -57,6 +80,9 @@ impl<T: Float> Signals<T> {
         self.widths.clear();
         self.widths.extend_from_slice(widths);
         self.d.resize_with(n_hidden, Vec::new);
+        if keep_products {
+            self.products.resize_with(n_hidden, Vec::new);
+        }
         let m = n * c;
         for h in (0..n_hidden).rev() {
             let w = widths[h + 1];
@@ -76,8 +102,14 @@ impl<T: Float> Signals<T> {
             } else {
                 // D^h = D^{h+1} W^{h+1}, then ∘ σ'(z^h) below
                 let (lo, hi) = self.d.split_at_mut(h + 1);
+                let dst = if keep_products {
+                    ensure_len(&mut self.products[h], m * w);
+                    &mut self.products[h]
+                } else {
+                    &mut lo[h]
+                };
                 matmul(
-                    rm_mut(&mut lo[h], m, w),
+                    rm_mut(dst, m, w),
                     Accum::Replace,
                     rm(&hi[0], m, widths[h + 2]),
                     mlp.weights(h + 1),
@@ -86,13 +118,20 @@ impl<T: Float> Signals<T> {
                 );
             }
             let d1 = &cache.d1[h];
+            // The product was written to `products[h]` when kept: D^h = U^h ∘ σ' from there.
+            let kept = (keep_products && h + 1 < n_hidden).then(|| &self.products[h][..m * w]);
             for_each_chunk(
                 par,
                 &mut self.d[h][..m * w],
                 BLOCK_ROWS * c * w,
                 |b, chunk| {
+                    let r0 = b * BLOCK_ROWS * c;
                     for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
-                        let i = (b * BLOCK_ROWS * c + k) / c;
+                        let r = r0 + k;
+                        if let Some(u) = kept {
+                            row.copy_from_slice(&u[r * w..(r + 1) * w]);
+                        }
+                        let i = r / c;
                         crate::simd::mul_assign(row, &d1[i * w..(i + 1) * w]);
                     }
                 },

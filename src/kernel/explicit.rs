@@ -21,8 +21,8 @@ use faer::{Accum, Mat, MatRef, Par};
 
 use super::KernelKind;
 use super::factorised::gram_lower;
-use super::hadamard::mirror_lower;
 use crate::mlp::rm;
+use crate::symmetric::{Triangle, mirror};
 use crate::{Error, Float, Jacobian, Result};
 
 /// `J` viewed as the kernel's factor: `(N·C) × P` for the full kernel, `N × (C·P)` for the traced
@@ -41,7 +41,7 @@ pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Mat<T> {
     let m = f.nrows();
     let mut k = Vec::new();
     gram_lower(&mut k, f, par);
-    mirror_lower(&mut k, m, par);
+    mirror(&mut k, m, Triangle::Lower, par);
     rm(&k, m, m).to_owned()
 }
 

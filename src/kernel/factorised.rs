@@ -23,9 +23,10 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::KernelKind;
-use super::hadamard::{Blocks, Left, accumulate_layer, mirror_lower};
+use super::hadamard::{Blocks, Left, accumulate_layer};
 use crate::derivatives::Signals;
 use crate::mlp::{ensure_len, rm, rm_mut};
+use crate::symmetric::{Triangle, mirror};
 use crate::{Float, ForwardCache, Mlp, Result};
 
 /// The factorised MGS kernel of `mlp` on `x` (`N × d`).
@@ -80,14 +81,17 @@ fn output_layer_left<'a, T: Float>(kind: KernelKind, c: usize) -> Left<'a, T> {
     }
 }
 
-/// Writes the kernel into `k` (row-major `m × m`, both triangles), using `sa` and `sd` as
-/// scratch; buffers only grow.
+/// Writes the kernel into `k` (row-major `m × m`, both triangles); buffers only grow.
+///
+/// Leaves behind what the penalty's backward pass needs again: `sa[l]` holds the lower triangle
+/// of `S_A^l` for every layer input `l`, and `sd` that of the last hidden layer's `S_D` (layers
+/// are visited first to last).
 pub(crate) fn kernel_into<T: Float>(
     cache: &ForwardCache<T>,
     signals: &Signals<T>,
     kind: KernelKind,
     k: &mut Vec<T>,
-    sa: &mut Vec<T>,
+    sa: &mut Vec<Vec<T>>,
     sd: &mut Vec<T>,
     par: Par,
 ) {
@@ -97,7 +101,8 @@ pub(crate) fn kernel_into<T: Float>(
     let rep = m / n;
     ensure_len(k, m * m);
     k[..m * m].fill(T::zero());
-    for l in 0..n_layers {
+    sa.resize_with(n_layers, Vec::new);
+    for (l, sa) in sa.iter_mut().enumerate() {
         gram_lower(sa, cache.activations(l), par);
         let left = if l + 1 < n_layers {
             gram_lower(sd, signal_factor(signals, l, kind), par);
@@ -118,7 +123,7 @@ pub(crate) fn kernel_into<T: Float>(
             &sa[..n * n],
         );
     }
-    mirror_lower(k, m, par);
+    mirror(k, m, Triangle::Lower, par);
 }
 
 /// The factorised cross kernel between `x1` (`N₁ × d`) and `x2` (`N₂ × d`).

@@ -1,10 +1,10 @@
-//! The elementwise steps of the factorised kernel: Hadamard accumulation of one layer's Gram
-//! matrices, and mirroring a lower triangle.
+//! The elementwise step of the factorised kernel: Hadamard accumulation of one layer's Gram
+//! matrices.
 
 use faer::Par;
 
 use crate::Float;
-use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_index};
+use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::simd::{axpy, hadamard_shift_add_assign};
 
 /// The signal factor of one layer's term `S_D ∘ expand(S_A + 1)`.
@@ -85,35 +85,4 @@ pub(crate) fn accumulate_layer<T: Float>(
             }
         },
     );
-}
-
-/// Tile edge for the mirror copy (keeps both the read and the write side in cache).
-const TILE: usize = 64;
-
-/// Copies the strict lower triangle of the row-major `m × m` matrix in `k` onto its upper
-/// triangle.
-pub(crate) fn mirror_lower<T: Float>(k: &mut [T], m: usize, par: Par) {
-    assert!(k.len() >= m * m);
-    struct SharedPtr<T>(*mut T);
-    // SAFETY: each task writes only the strict upper triangle of its own row tile and reads only
-    // strict lower entries; no entry is both read and written, so tasks never race.
-    unsafe impl<T> Send for SharedPtr<T> {}
-    unsafe impl<T> Sync for SharedPtr<T> {}
-    let ptr = SharedPtr(k.as_mut_ptr());
-    let n_tiles = m.div_ceil(TILE);
-    for_each_index(par, n_tiles, |t| {
-        let p = &ptr;
-        let r0 = t * TILE;
-        let r1 = (r0 + TILE).min(m);
-        for s0 in (r0..m).step_by(TILE) {
-            let s1 = (s0 + TILE).min(m);
-            for r in r0..r1 {
-                for s in s0.max(r + 1)..s1 {
-                    // SAFETY: r < s < m, so (s, r) is strictly lower and (r, s) strictly upper,
-                    // both inside the m × m buffer checked above.
-                    unsafe { *p.0.add(r * m + s) = *p.0.add(s * m + r) };
-                }
-            }
-        }
-    });
 }

@@ -15,10 +15,11 @@ use faer::{Accum, Par};
 use super::Workspace;
 use crate::kernel::KernelKind;
 use crate::kernel::factorised::{gram_lower, signal_factor};
-use crate::kernel::hadamard::{Blocks, Left, accumulate_layer, mirror_lower};
+use crate::kernel::hadamard::{Blocks, Left, accumulate_layer};
 use crate::mlp::{ensure_len, rm, rm_mut};
-use crate::parallel::{BLOCK_ROWS, for_each_chunk};
-use crate::simd::{add_assign, dot, mul_assign};
+use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk_pair};
+use crate::simd::{add_assign, dot, hadamard_add_assign, mul_assign};
+use crate::symmetric::{Triangle, mirror};
 use crate::{Float, Mlp};
 
 /// Route B's buffers, grown to the largest batch seen.
@@ -32,8 +33,9 @@ pub(crate) struct Buffers<T: Float> {
     zbar: Vec<Vec<T>>,
     /// `M^l`, `N × N`.
     mblock: Vec<T>,
-    /// `U^l = D^{l+1} W^{l+1}` and its cotangent, `(N·C) × n_l`.
+    /// The last hidden layer's `U = D^L W^L` (rows `W^L[c, :]`), `(N·C) × n_{L−1}`.
     u: Vec<T>,
+    /// The cotangent `Ū` of `U^l = D^{l+1} W^{l+1}`, `(N·C) × n_l`.
     ubar: Vec<T>,
     /// Backward-pass ping-pong buffers, `N × max width`.
     back: [Vec<T>; 2],
@@ -84,13 +86,15 @@ pub(crate) fn gradient<T: Float>(
     ensure_len(&mut buf.mblock, n * n);
     grad.fill(T::zero());
 
-    // Cotangents of the kernel's factors, layer by layer.
-    for l in 0..n_layers {
-        // S_A = A Aᵀ (both triangles: it multiplies G elementwise).
-        gram_lower(&mut ws.sa, cache.activations(l), par);
-        mirror_lower(&mut ws.sa, n, par);
+    // Cotangents of the kernel's factors, layer by layer. The kernel step left every `S_A` and
+    // the last hidden layer's `S_D` (lower triangles) in the workspace; going from the last layer
+    // down lets that `S_D` be used before any other overwrites it.
+    let mut sd_layer = n_hidden.checked_sub(1);
+    for l in (0..n_layers).rev() {
         if l < n_hidden {
             // D̄ = 2 (G ∘ expand(S_A + 1)) D, the Hadamard product staged in the kernel buffer.
+            let sa = &mut ws.sa[l];
+            mirror(sa, n, Triangle::Lower, par);
             let tmp = &mut ws.k[..m * m];
             tmp.fill(T::zero());
             let shape = Blocks {
@@ -99,7 +103,7 @@ pub(crate) fn gradient<T: Float>(
                 rep,
                 lower: false,
             };
-            accumulate_layer(par, tmp, shape, Left::Gram(g), &ws.sa[..n * n]);
+            accumulate_layer(par, tmp, shape, Left::Gram(g), &sa[..n * n]);
             let f = signal_factor(signals, l, kind);
             ensure_len(&mut buf.dbar[l], nc * widths[l + 1]);
             matmul(
@@ -115,21 +119,26 @@ pub(crate) fn gradient<T: Float>(
             continue; // the inputs need no cotangent
         }
         if l < n_hidden {
-            gram_lower(&mut ws.sd, signal_factor(signals, l, kind), par);
-            mirror_lower(&mut ws.sd, m, par);
+            if sd_layer != Some(l) {
+                gram_lower(&mut ws.sd, signal_factor(signals, l, kind), par);
+                sd_layer = Some(l);
+            }
+            mirror(&mut ws.sd, m, Triangle::Lower, par);
             block_sums(par, &mut buf.mblock, g, &ws.sd[..m * m], n, rep);
         } else {
             // Output layer: S_D is [c = c'] (full) or the constant C (traced).
-            for i in 0..n {
-                for j in 0..n {
-                    buf.mblock[i * n + j] = match kind {
-                        KernelKind::Full => {
-                            (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q])
-                        }
-                        KernelKind::Traced => T::from_f64(c as f64) * g[i * m + j],
-                    };
+            for_each_chunk(par, &mut buf.mblock[..n * n], BLOCK_ROWS * n, |b, chunk| {
+                for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
+                    let i = b * BLOCK_ROWS + q;
+                    for (j, mv) in mrow.iter_mut().enumerate() {
+                        *mv = match kind {
+                            KernelKind::Full => (0..c)
+                                .fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q]),
+                            KernelKind::Traced => T::from_f64(c as f64) * g[i * m + j],
+                        };
+                    }
                 }
-            }
+            });
         }
         ensure_len(&mut buf.abar[l], n * widths[l]);
         matmul(
@@ -148,42 +157,47 @@ pub(crate) fn gradient<T: Float>(
     ensure_len(&mut buf.ubar, nc * max_w);
     for h in 0..n_hidden {
         let w = widths[h + 1];
-        let u = &mut buf.u[..nc * w];
-        if h + 1 < n_hidden {
-            matmul(
-                rm_mut(u, nc, w),
-                Accum::Replace,
-                signals.layer(h + 1),
-                mlp.weights(h + 1),
-                T::one(),
-                par,
-            );
+        // U = D^{h+1} W^{h+1}, kept from the signals step (rows W^L[c, :] for the last layer).
+        let u: &[T] = if h + 1 < n_hidden {
+            &signals.products[h][..nc * w]
         } else {
             let wl = mlp.weights(h + 1);
+            let u = &mut buf.u[..nc * w];
             for (r, row) in u.chunks_exact_mut(w).enumerate() {
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = wl[(r % c, j)];
                 }
             }
-        }
+            u
+        };
         let (d1, d2) = (&cache.d1[h], &cache.d2[h]);
         // z̄ = Σ_c D̄ ∘ U ∘ σ''   and   Ū = D̄ ∘ σ'
         ensure_len(&mut buf.zbar[h], n * w);
-        let zbar = &mut buf.zbar[h][..n * w];
         let dbar = &buf.dbar[h][..nc * w];
-        let ubar = &mut buf.ubar[..nc * w];
-        for i in 0..n {
-            let zrow = &mut zbar[i * w..(i + 1) * w];
-            zrow.fill(T::zero());
-            for r in i * c..(i + 1) * c {
-                let (db, uu) = (&dbar[r * w..(r + 1) * w], &u[r * w..(r + 1) * w]);
-                crate::simd::hadamard_add_assign(zrow, db, uu);
-                let ub = &mut ubar[r * w..(r + 1) * w];
-                ub.copy_from_slice(db);
-                mul_assign(ub, &d1[i * w..(i + 1) * w]);
-            }
-            mul_assign(zrow, &d2[i * w..(i + 1) * w]);
-        }
+        for_each_chunk_pair(
+            par,
+            (&mut buf.zbar[h][..n * w], BLOCK_ROWS * w),
+            (&mut buf.ubar[..nc * w], BLOCK_ROWS * c * w),
+            |b, zchunk, uchunk| {
+                for (q, (zrow, ubrows)) in zchunk
+                    .chunks_exact_mut(w)
+                    .zip(uchunk.chunks_exact_mut(c * w))
+                    .enumerate()
+                {
+                    let i = b * BLOCK_ROWS + q;
+                    zrow.fill(T::zero());
+                    for (k, ub) in ubrows.chunks_exact_mut(w).enumerate() {
+                        let r = i * c + k;
+                        let (db, uu) = (&dbar[r * w..(r + 1) * w], &u[r * w..(r + 1) * w]);
+                        hadamard_add_assign(zrow, db, uu);
+                        ub.copy_from_slice(db);
+                        mul_assign(ub, &d1[i * w..(i + 1) * w]);
+                    }
+                    mul_assign(zrow, &d2[i * w..(i + 1) * w]);
+                }
+            },
+        );
+        let ubar = &buf.ubar[..nc * w];
         let wr = arch.weight_range(h + 1);
         if h + 1 < n_hidden {
             let w_next = widths[h + 2];

@@ -7,6 +7,7 @@ use faer::{MatRef, Par};
 
 use super::PenaltyMetric;
 use crate::metrics::{inv_sqrt_diag, mean_diag, positive_tau, shifted_logdet};
+use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::spd::SpdWorkspace;
 use crate::{Float, Result};
 
@@ -64,12 +65,18 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
                 let inv = spd.inverse(m, par);
                 let tr_inv: f64 = (0..m).map(|i| inv[(i, i)]).sum();
                 diag_shift += jitter * tr_inv / (mf * mf);
-                for i in 0..m {
-                    for j in 0..m {
-                        g[i * m + j] = T::from_f64(inv[(j, i)] / mf);
+                for_each_chunk(par, &mut g[..m * m], BLOCK_ROWS * m, |b, rows| {
+                    let i0 = b * BLOCK_ROWS;
+                    for (q, grow) in rows.chunks_exact_mut(m).enumerate() {
+                        let i = i0 + q;
+                        // Column i of the symmetric inverse is row i, and contiguous.
+                        let col = inv.col(i).try_as_col_major().expect("unit row stride");
+                        for (gv, &v) in grow.iter_mut().zip(col.as_slice()) {
+                            *gv = T::from_f64(v / mf);
+                        }
+                        grow[i] += T::from_f64(diag_shift);
                     }
-                    g[i * m + i] += T::from_f64(diag_shift);
-                }
+                });
                 *inverse_time = start.elapsed();
             }
             Ok(value)
@@ -79,26 +86,33 @@ pub(crate) fn metric_and_kernel_grad<T: Float>(
             let s = &scale[..];
             cosine.clear();
             cosine.resize(m * m, 0.0);
-            for i in 0..m {
-                for j in 0..m {
-                    cosine[i * m + j] = k[(i, j)].to_f64() * s[i] * s[j];
+            for_each_chunk(par, &mut cosine[..m * m], BLOCK_ROWS * m, |b, rows| {
+                for (q, row) in rows.chunks_exact_mut(m).enumerate() {
+                    let i = b * BLOCK_ROWS + q;
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = k[(i, j)].to_f64() * s[i] * s[j];
+                    }
                 }
-            }
+            });
             let khat = MatRef::from_row_major_slice(&cosine[..m * m], m, m);
             let value = shifted_logdet(spd, khat, jitter, jitter, par)?;
             if let Some(g) = grad {
                 // Ĝ = (K̂ + εI)⁻¹/m; G = S Ĝ S − diag(Σ_j Ĝ_ij K̂_ij / K_ii)
                 let start = Instant::now();
                 let inv = spd.inverse(m, par);
-                for i in 0..m {
-                    let mut row_dot = 0.0;
-                    for j in 0..m {
-                        let ghat = inv[(j, i)] / mf;
-                        row_dot += ghat * khat[(i, j)];
-                        g[i * m + j] = T::from_f64(ghat * s[i] * s[j]);
+                for_each_chunk(par, &mut g[..m * m], BLOCK_ROWS * m, |b, rows| {
+                    let i0 = b * BLOCK_ROWS;
+                    for (q, grow) in rows.chunks_exact_mut(m).enumerate() {
+                        let i = i0 + q;
+                        let mut row_dot = 0.0;
+                        for j in 0..m {
+                            let ghat = inv[(j, i)] / mf;
+                            row_dot += ghat * khat[(i, j)];
+                            grow[j] = T::from_f64(ghat * s[i] * s[j]);
+                        }
+                        grow[i] -= T::from_f64(row_dot * s[i] * s[i]);
                     }
-                    g[i * m + i] -= T::from_f64(row_dot * s[i] * s[i]);
-                }
+                });
                 *inverse_time = start.elapsed();
             }
             Ok(value)

@@ -155,7 +155,9 @@ pub(crate) struct Workspace<T: Float> {
     pub(crate) k: Vec<T>,
     /// `G = ∂g/∂K`.
     pub(crate) g: Vec<T>,
-    pub(crate) sa: Vec<T>,
+    /// `S_A^l` per layer input and the last hidden layer's `S_D` (lower triangles), left by the
+    /// factorised kernel step for the backward pass.
+    pub(crate) sa: Vec<Vec<T>>,
     pub(crate) sd: Vec<T>,
     metric: kernel_grad::MetricScratch,
     /// Sample indices for subset draws.
@@ -290,7 +292,11 @@ impl<T: Float> Penalty<T> {
         let c = mlp.arch().output_dim();
         let m = cfg.kernel.order(n, c);
         if cfg.route == Route::Factorised {
-            ws.signals.compute_into(mlp, &ws.cache, par)?;
+            if grad.is_some() {
+                ws.signals.compute_keeping_products(mlp, &ws.cache, par)?;
+            } else {
+                ws.signals.compute_into(mlp, &ws.cache, par)?;
+            }
         }
         lap(&mut timings.forward);
         match cfg.route {
