@@ -7,7 +7,8 @@
 //! value, gradient norm, gradient · probe) that the runner compares across implementations.
 //!
 //! Operations (each timed end to end from `(θ, X)`):
-//! - `jacobian`: [`Jacobian::reverse`], the `(N·C) × P` per-sample Jacobian;
+//! - `jacobian`: [`Jacobian::reverse_into`], the `(N·C) × P` per-sample Jacobian, refilled in
+//!   one buffer kept across calls;
 //! - `kernel_full`, `kernel_traced`: [`mgs_kernel`] by [`Route::Factorised`] (default) or
 //!   `--route explicit`;
 //! - `penalty_value`, `penalty_grad`: the log-det penalty `(1/m) log det(K + ε τ I)` on the traced
@@ -318,12 +319,14 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     );
                     continue;
                 }
-                let (m, ts, w, j) = pool.install(|| {
+                // One buffer for all calls, as a training loop would keep it.
+                let mut jac = Jacobian::default();
+                let (m, ts, w, ()) = pool.install(|| {
                     time_op(o, || {
-                        Jacobian::reverse(&mlp, x.as_ref(), par).expect("jacobian")
+                        jac.reverse_into(&mlp, x.as_ref(), par).expect("jacobian")
                     })
                 });
-                let jsq = sum_sq(j.data().iter().copied());
+                let jsq = sum_sq(jac.data().iter().copied());
                 emit(op, merge(timing((m, ts, w)), json!({"trace": jsq})));
             }
             "kernel_full" | "kernel_traced" => {

@@ -25,7 +25,10 @@ use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 
 /// A per-sample Jacobian stored row-major (sample-major rows, contiguous), `(N·C) × P`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Jacobian::default()` is empty; [`Jacobian::reverse_into`] refills an existing one in place,
+/// so that a loop over batches reuses one buffer instead of faulting in fresh pages every call.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Jacobian<T: Float> {
     n: usize,
     c: usize,
@@ -36,20 +39,49 @@ pub struct Jacobian<T: Float> {
 impl<T: Float> Jacobian<T> {
     /// `J` from reverse mode (backpropagated signals and activations).
     pub fn reverse(mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<Self> {
+        let mut jac = Self::default();
+        jac.reverse_into(mlp, x, par)?;
+        Ok(jac)
+    }
+
+    /// [`Jacobian::reverse`] into this Jacobian's storage, which only grows: after the first call
+    /// of a batch size, no new memory is touched for `J` itself.
+    ///
+    /// ```
+    /// use faer::{Mat, Par};
+    /// use mgs::{Activation, Architecture, Init, Jacobian, Mlp, rng_from_seed};
+    /// let arch = Architecture::new(3, &[(8, Activation::Tanh)], 2)?;
+    /// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(1))?;
+    /// let mut jac = Jacobian::default();
+    /// for batch in 0..3 {
+    ///     let x = Mat::from_fn(4, 3, |i, j| (batch + i * j) as f64 * 0.1);
+    ///     jac.reverse_into(&mlp, x.as_ref(), Par::Seq)?;
+    ///     assert_eq!(jac, Jacobian::reverse(&mlp, x.as_ref(), Par::Seq)?);
+    /// }
+    /// # Ok::<(), mgs::Error>(())
+    /// ```
+    pub fn reverse_into(&mut self, mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<()> {
         let cache = mlp.forward_cached(x, par)?;
-        Self::reverse_from_cache(mlp, &cache, par)
+        self.fill_reverse(mlp, &cache, par)
     }
 
     /// `J` from reverse mode, reusing a forward pass.
     pub fn reverse_from_cache(mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<Self> {
+        let mut jac = Self::default();
+        jac.fill_reverse(mlp, cache, par)?;
+        Ok(jac)
+    }
+
+    fn fill_reverse(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
         let signals = Signals::compute(mlp, cache, par)?;
         let arch = mlp.arch();
         let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
         let widths = arch.widths();
         let n_layers = arch.n_layers();
-        // Zeroed by the allocator (fresh pages); every entry below is then written once.
-        let mut data = vec![T::zero(); n * c * p];
-        for_each_chunk(par, &mut data, BLOCK_ROWS * c * p, |b, chunk| {
+        (self.n, self.c, self.p) = (n, c, p);
+        // Every entry is written below, so old contents never leak through.
+        self.data.resize(n * c * p, T::zero());
+        for_each_chunk(par, &mut self.data, BLOCK_ROWS * c * p, |b, chunk| {
             for (q, row) in chunk.chunks_exact_mut(p).enumerate() {
                 let r = b * BLOCK_ROWS * c + q;
                 let (i, out) = (r / c, r % c);
@@ -67,13 +99,15 @@ impl<T: Float> Jacobian<T> {
                         bblock.copy_from_slice(delta);
                     } else {
                         // Output layer: δ^L = e_c.
+                        wblock.fill(T::zero());
+                        bblock.fill(T::zero());
                         wblock[out * n_in..(out + 1) * n_in].copy_from_slice(a);
                         bblock[out] = T::one();
                     }
                 }
             }
         });
-        Ok(Self { n, c, p, data })
+        Ok(())
     }
 
     /// `J` column by column from forward mode (`J e_p` for every parameter `p`); `O(P)` forward

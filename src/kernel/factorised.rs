@@ -20,13 +20,13 @@
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
-use super::hadamard::{Blocks, Left, accumulate_layer};
+use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
 use crate::derivatives::Signals;
 use crate::mlp::{ensure_len, rm, rm_mut};
-use crate::symmetric::{Triangle, mirror};
+use crate::parallel::for_each_index;
 use crate::{Float, ForwardCache, Mlp, Result};
 
 /// The factorised MGS kernel of `mlp` on `x` (`N × d`).
@@ -39,9 +39,17 @@ pub fn kernel<T: Float>(
     let cache = mlp.forward_cached(x, par)?;
     let signals = Signals::compute(mlp, &cache, par)?;
     let m = kind.order(cache.n, mlp.arch().output_dim());
-    let (mut k, mut sa, mut sd) = (Vec::new(), Vec::new(), Vec::new());
-    kernel_into(&cache, &signals, kind, &mut k, &mut sa, &mut sd, par);
-    Ok(rm(&k, m, m).to_owned())
+    let mut k = Mat::zeros(m, m);
+    // K is symmetric: its column-major storage read row-major is K again.
+    kernel_into(
+        &cache,
+        &signals,
+        kind,
+        k.as_mut().transpose_mut(),
+        None,
+        par,
+    );
+    Ok(k)
 }
 
 /// The signal factor of hidden layer `h` for `kind`: `(N·C) × n` (full) or `N × (C·n)` (traced).
@@ -81,49 +89,163 @@ fn output_layer_left<'a, T: Float>(kind: KernelKind, c: usize) -> Left<'a, T> {
     }
 }
 
-/// Writes the kernel into `k` (row-major `m × m`, both triangles); buffers only grow.
+/// Kernel rows per tile edge of the fused kernel step: big enough for efficient Gram products,
+/// small enough that a tile of `K`, `S_D` and `S_A` stays in L2 and that a few hundred samples
+/// already give every thread several tiles.
+fn tile_rows(m: usize) -> usize {
+    if m >= 1024 { 128 } else { 64 }
+}
+
+/// A raw base pointer shared by the tile tasks of [`kernel_into`].
+#[derive(Clone, Copy)]
+struct SharedPtr<T>(*mut T);
+// SAFETY: the tasks of `kernel_into` write through these pointers only inside their own tile of
+// the lower triangle (tiles are disjoint), and nothing else touches the buffers meanwhile.
+unsafe impl<T> Send for SharedPtr<T> {}
+unsafe impl<T> Sync for SharedPtr<T> {}
+
+impl<T> SharedPtr<T> {
+    /// The `rows × cols` block at `(r0, s0)` of a row-major buffer with row stride `ld`.
+    ///
+    /// # Safety
+    /// The block must lie inside the buffer, and no other live reference may overlap it.
+    unsafe fn block<'a>(
+        self,
+        (r0, s0): (usize, usize),
+        (rows, cols): (usize, usize),
+        ld: usize,
+    ) -> MatMut<'a, T> {
+        // SAFETY: forwarded to the caller.
+        unsafe { MatMut::from_raw_parts_mut(self.0.add(r0 * ld + s0), rows, cols, ld as isize, 1) }
+    }
+
+    /// The pointer `count` elements further.
+    ///
+    /// # Safety
+    /// The result must stay inside the buffer.
+    unsafe fn offset(self, count: usize) -> Self {
+        // SAFETY: forwarded to the caller.
+        Self(unsafe { self.0.add(count) })
+    }
+
+    /// `len` entries of row `r` from column `s0` of a row-major buffer with row stride `ld`.
+    ///
+    /// # Safety
+    /// As for [`SharedPtr::block`].
+    unsafe fn row<'a>(self, r: usize, s0: usize, len: usize, ld: usize) -> &'a mut [T] {
+        // SAFETY: forwarded to the caller.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(r * ld + s0), len) }
+    }
+}
+
+/// Writes the kernel into `k` (`m × m`, both triangles, unit column stride).
 ///
-/// Leaves behind what the penalty's backward pass needs again: `sa[l]` holds the lower triangle
-/// of `S_A^l` for every layer input `l`, and `sd` that of the last hidden layer's `S_D` (layers
-/// are visited first to last).
+/// Fused and tiled: for each tile of the lower triangle (in parallel, each tile on one thread),
+/// every layer's Gram tiles are formed and at once folded into the kernel tile while all three are
+/// in cache, and mirrored onto the upper triangle. With `keep = Some((sa, sd))` the Gram tiles
+/// are written in place into `sa` (`S_A^l` of every layer input `l`, stacked `n_layers × N × N`)
+/// and `sd` (buffers only grow), which therefore end up holding the lower triangles of every `S_A`
+/// and of the last hidden layer's `S_D`: what the penalty's backward pass needs again. Without,
+/// each tile uses scratch of its own.
 pub(crate) fn kernel_into<T: Float>(
     cache: &ForwardCache<T>,
     signals: &Signals<T>,
     kind: KernelKind,
-    k: &mut Vec<T>,
-    sa: &mut Vec<Vec<T>>,
-    sd: &mut Vec<T>,
+    k: MatMut<'_, T>,
+    keep: Option<(&mut Vec<T>, &mut Vec<T>)>,
     par: Par,
 ) {
     let (n, c) = (cache.n, signals.c);
     let n_layers = cache.widths.len() - 1;
     let m = kind.order(n, c);
     let rep = m / n;
-    ensure_len(k, m * m);
-    k[..m * m].fill(T::zero());
-    sa.resize_with(n_layers, Vec::new);
-    for (l, sa) in sa.iter_mut().enumerate() {
-        gram_lower(sa, cache.activations(l), par);
-        let left = if l + 1 < n_layers {
-            gram_lower(sd, signal_factor(signals, l, kind), par);
-            Left::Gram(&sd[..m * m])
-        } else {
-            output_layer_left(kind, c)
-        };
-        accumulate_layer(
-            par,
-            k,
-            Blocks {
-                rows: m,
-                cols: m,
-                rep,
-                lower: true,
+    assert!(k.nrows() == m && k.ncols() == m && k.col_stride() == 1 && k.row_stride() >= 0);
+    let ld = k.row_stride() as usize;
+    let ts = (tile_rows(m) / rep).max(1); // samples per tile edge
+    let nt = n.div_ceil(ts);
+    let kp = SharedPtr(k.as_ptr_mut());
+    let kept = keep.map(|(sa, sd)| {
+        ensure_len(sa, n_layers * n * n);
+        ensure_len(sd, m * m);
+        (SharedPtr(sa.as_mut_ptr()), SharedPtr(sd.as_mut_ptr()))
+    });
+    for_each_index(par, nt * (nt + 1) / 2, |t| {
+        // Tile t of the lower triangle, row by row: (0,0), (1,0), (1,1), (2,0), …
+        let ti = ((8 * t + 1).isqrt() - 1) / 2;
+        let tj = t - ti * (ti + 1) / 2;
+        let (i0, i1) = (ti * ts, ((ti + 1) * ts).min(n));
+        let (j0, j1) = (tj * ts, ((tj + 1) * ts).min(n));
+        let (r0, r1, s0, s1) = (i0 * rep, i1 * rep, j0 * rep, j1 * rep);
+        let diagonal = ti == tj;
+        let (rows, cols) = (r1 - r0, s1 - s0);
+        // This tile's S_A^l (layer l at `l · sa_layer`) and S_D: in the kept buffers at the
+        // tile's place, or in scratch of the tile's own size.
+        let mut scratch = Vec::new();
+        // SAFETY (every raw access below): the tile (r0..r1) × (s0..s1) of K and S_D, and
+        // (i0..i1) × (j0..j1) of each S_A, belong to this task alone (tiles partition the lower
+        // triangle), scratch is the task's own, and each view is dropped before the next one
+        // over the same entries is made.
+        let ((sa_at, sa_ld, sa_layer), (sd_at, sd_ld)) = match kept {
+            Some((sap, sdp)) => unsafe {
+                (
+                    (sap.offset(i0 * n + j0), n, n * n),
+                    (sdp.offset(r0 * m + s0), m),
+                )
             },
-            left,
-            &sa[..n * n],
-        );
-    }
-    mirror(k, m, Triangle::Lower, par);
+            None => {
+                let sa_len = (i1 - i0) * (j1 - j0);
+                scratch.resize(n_layers * sa_len + rows * cols, T::zero());
+                let p = SharedPtr(scratch.as_mut_ptr());
+                unsafe { ((p, j1 - j0, sa_len), (p.offset(n_layers * sa_len), cols)) }
+            }
+        };
+        for r in 0..rows {
+            unsafe { kp.row(r0 + r, s0, cols, ld) }.fill(T::zero());
+        }
+        for l in 0..n_layers {
+            let a = cache.activations(l);
+            let sal = unsafe { sa_at.offset(l * sa_layer) };
+            matmul(
+                unsafe { sal.block((0, 0), (i1 - i0, j1 - j0), sa_ld) },
+                Accum::Replace,
+                a.subrows(i0, i1 - i0),
+                a.subrows(j0, j1 - j0).transpose(),
+                T::one(),
+                Par::Seq,
+            );
+            let hidden = l + 1 < n_layers;
+            if hidden {
+                let f = signal_factor(signals, l, kind);
+                matmul(
+                    unsafe { sd_at.block((0, 0), (rows, cols), sd_ld) },
+                    Accum::Replace,
+                    f.subrows(r0, rows),
+                    f.subrows(s0, cols).transpose(),
+                    T::one(),
+                    Par::Seq,
+                );
+            }
+            for r in 0..rows {
+                let end = if diagonal { r + 1 } else { cols };
+                let krow = unsafe { kp.row(r0 + r, s0, end, ld) };
+                let left = if hidden {
+                    Left::Gram(&*unsafe { sd_at.row(r, 0, end, sd_ld) })
+                } else {
+                    output_layer_left(kind, c)
+                };
+                let sarow = unsafe { sal.row(r / rep, 0, j1 - j0, sa_ld) };
+                accumulate_row(krow, r0 + r, rep, left, sarow);
+            }
+        }
+        // The mirror image of the tile, while it is in cache: tile (tj, ti) of the upper
+        // triangle, also this task's alone (the strict upper part of a diagonal tile).
+        for r in 0..rows {
+            let end = if diagonal { r } else { cols };
+            for s in 0..end {
+                unsafe { *kp.0.add((s0 + s) * ld + r0 + r) = *kp.0.add((r0 + r) * ld + s0 + s) };
+            }
+        }
+    });
 }
 
 /// The factorised cross kernel between `x1` (`N₁ × d`) and `x2` (`N₂ × d`).
@@ -172,7 +294,6 @@ pub fn cross_kernel<T: Float>(
             rows: m1,
             cols: m2,
             rep,
-            lower: false,
         };
         accumulate_layer(par, &mut k, shape, left, &sa);
     }

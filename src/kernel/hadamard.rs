@@ -10,7 +10,8 @@ use crate::simd::{axpy, hadamard_shift_add_assign};
 /// The signal factor of one layer's term `S_D ∘ expand(S_A + 1)`.
 #[derive(Clone, Copy)]
 pub(crate) enum Left<'a, T> {
-    /// A dense signal Gram `S_D` with the kernel's shape (row-major).
+    /// A dense signal Gram `S_D` with the kernel's shape (row-major; in [`accumulate_row`], the
+    /// row of `S_D` that matches the kernel row).
     Gram(&'a [T]),
     /// The output layer of the full kernel: `S_D[(i,c),(j,c')] = [c = c']`.
     OutputIdentity,
@@ -19,17 +20,16 @@ pub(crate) enum Left<'a, T> {
 }
 
 /// The shape of a Hadamard accumulation: `K` is `rows × cols`, each activation-Gram entry covers
-/// a `rep × rep` block, and `lower` restricts the work to the lower triangle.
+/// a `rep × rep` block.
 #[derive(Clone, Copy)]
 pub(crate) struct Blocks {
     pub rows: usize,
     pub cols: usize,
     pub rep: usize,
-    pub lower: bool,
 }
 
-/// `K[r,s] += Left[r,s] · (S_A[r/rep, s/rep] + 1)` over the lower triangle or all of `K`
-/// (row-major). `sa` is `(rows/rep) × (cols/rep)` row-major.
+/// `K[r,s] += Left[r,s] · (S_A[r/rep, s/rep] + 1)` over all of `K` (row-major). `sa` is
+/// `(rows/rep) × (cols/rep)` row-major.
 pub(crate) fn accumulate_layer<T: Float>(
     par: Par,
     k: &mut [T],
@@ -37,14 +37,8 @@ pub(crate) fn accumulate_layer<T: Float>(
     left: Left<'_, T>,
     sa: &[T],
 ) {
-    let Blocks {
-        rows,
-        cols,
-        rep,
-        lower,
-    } = shape;
+    let Blocks { rows, cols, rep } = shape;
     let sa_cols = cols / rep;
-    let one = T::one();
     for_each_chunk(
         par,
         &mut k[..rows * cols],
@@ -53,36 +47,52 @@ pub(crate) fn accumulate_layer<T: Float>(
             for (q, krow) in chunk.chunks_exact_mut(cols).enumerate() {
                 let r = b * BLOCK_ROWS * rep + q;
                 let i = r / rep;
-                let end = if lower { r + 1 } else { cols };
-                let sa_row = &sa[i * sa_cols..(i + 1) * sa_cols];
-                match left {
-                    Left::Gram(sd) if rep == 1 => {
-                        let sd_row = &sd[r * cols..r * cols + end];
-                        hadamard_shift_add_assign(&mut krow[..end], sd_row, &sa_row[..end], one);
-                    }
-                    Left::Gram(sd) => {
-                        let sd_row = &sd[r * cols..(r + 1) * cols];
-                        for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
-                            let seg = j * rep..((j + 1) * rep).min(end);
-                            axpy(&mut krow[seg.clone()], a + one, &sd_row[seg]);
-                        }
-                    }
-                    Left::OutputIdentity => {
-                        let c = r % rep;
-                        for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
-                            let s = j * rep + c;
-                            if s < end {
-                                krow[s] += a + one;
-                            }
-                        }
-                    }
-                    Left::Constant(cst) => {
-                        for s in 0..end {
-                            krow[s] += cst * (sa_row[s / rep] + one);
-                        }
-                    }
-                }
+                let left = match left {
+                    Left::Gram(sd) => Left::Gram(&sd[r * cols..(r + 1) * cols]),
+                    other => other,
+                };
+                accumulate_row(krow, r, rep, left, &sa[i * sa_cols..(i + 1) * sa_cols]);
             }
         },
     );
+}
+
+/// One row of [`accumulate_layer`]: `krow[s] += Left[r,s] · (sa_row[s/rep] + 1)` for every `s`
+/// of `krow` (a prefix of the row, or a tile's part of it starting at a multiple of `rep`). `r`
+/// is the global row index (only `r % rep` matters) and `Left::Gram` holds the matching part of
+/// `S_D`'s row.
+pub(crate) fn accumulate_row<T: Float>(
+    krow: &mut [T],
+    r: usize,
+    rep: usize,
+    left: Left<'_, T>,
+    sa_row: &[T],
+) {
+    let one = T::one();
+    let end = krow.len();
+    match left {
+        Left::Gram(sd_row) if rep == 1 => {
+            hadamard_shift_add_assign(krow, &sd_row[..end], &sa_row[..end], one);
+        }
+        Left::Gram(sd_row) => {
+            for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
+                let seg = j * rep..((j + 1) * rep).min(end);
+                axpy(&mut krow[seg.clone()], a + one, &sd_row[seg]);
+            }
+        }
+        Left::OutputIdentity => {
+            let c = r % rep;
+            for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
+                let s = j * rep + c;
+                if s < end {
+                    krow[s] += a + one;
+                }
+            }
+        }
+        Left::Constant(cst) => {
+            for (s, kv) in krow.iter_mut().enumerate() {
+                *kv += cst * (sa_row[s / rep] + one);
+            }
+        }
+    }
 }

@@ -93,7 +93,7 @@ pub(crate) fn gradient<T: Float>(
     for l in (0..n_layers).rev() {
         if l < n_hidden {
             // D̄ = 2 (G ∘ expand(S_A + 1)) D, the Hadamard product staged in the kernel buffer.
-            let sa = &mut ws.sa[l];
+            let sa = &mut ws.sa[l * n * n..(l + 1) * n * n];
             mirror(sa, n, Triangle::Lower, par);
             let tmp = &mut ws.k[..m * m];
             tmp.fill(T::zero());
@@ -101,9 +101,8 @@ pub(crate) fn gradient<T: Float>(
                 rows: m,
                 cols: m,
                 rep,
-                lower: false,
             };
-            accumulate_layer(par, tmp, shape, Left::Gram(g), &sa[..n * n]);
+            accumulate_layer(par, tmp, shape, Left::Gram(g), sa);
             let f = signal_factor(signals, l, kind);
             ensure_len(&mut buf.dbar[l], nc * widths[l + 1]);
             matmul(

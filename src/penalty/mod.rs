@@ -155,9 +155,9 @@ pub(crate) struct Workspace<T: Float> {
     pub(crate) k: Vec<T>,
     /// `G = ∂g/∂K`.
     pub(crate) g: Vec<T>,
-    /// `S_A^l` per layer input and the last hidden layer's `S_D` (lower triangles), left by the
-    /// factorised kernel step for the backward pass.
-    pub(crate) sa: Vec<Vec<T>>,
+    /// `S_A^l` of every layer input (stacked `n_layers × N × N`) and the last hidden layer's
+    /// `S_D` (lower triangles), left by the factorised kernel step for the backward pass.
+    pub(crate) sa: Vec<T>,
     pub(crate) sd: Vec<T>,
     metric: kernel_grad::MetricScratch,
     /// Sample indices for subset draws.
@@ -301,13 +301,13 @@ impl<T: Float> Penalty<T> {
         lap(&mut timings.forward);
         match cfg.route {
             Route::Factorised => {
+                ensure_len(&mut ws.k, m * m);
                 crate::kernel::factorised::kernel_into(
                     &ws.cache,
                     &ws.signals,
                     cfg.kernel,
-                    &mut ws.k,
-                    &mut ws.sa,
-                    &mut ws.sd,
+                    rm_mut(&mut ws.k, m, m),
+                    Some((&mut ws.sa, &mut ws.sd)),
                     par,
                 );
             }
