@@ -109,6 +109,24 @@ impl Activation {
         (v, d)
     }
 
+    /// [`Activation::eval`] over a slice: `(a, d1, d2)[k] = (σ, σ', σ'')(z[k])`, the same bits,
+    /// with `tanh` vectorised.
+    pub fn eval_slice<T: Float>(&self, z: &[T], a: &mut [T], d1: &mut [T], d2: &mut [T]) {
+        debug_assert!(a.len() == z.len() && d1.len() == z.len() && d2.len() == z.len());
+        if *self == Activation::Tanh {
+            crate::simd::tanh_into(a, z);
+            let two = T::one() + T::one();
+            for ((&t, d), dd) in a.iter().zip(d1.iter_mut()).zip(d2.iter_mut()) {
+                *d = T::one() - t * t;
+                *dd = -two * t * *d;
+            }
+        } else {
+            for k in 0..z.len() {
+                (a[k], d1[k], d2[k]) = self.eval(z[k]);
+            }
+        }
+    }
+
     /// `(σ(z), σ'(z), σ''(z))` in one evaluation (shared subexpressions computed once).
     #[inline]
     pub fn eval<T: Float>(&self, z: T) -> (T, T, T) {

@@ -248,10 +248,7 @@ impl<T: Float> ForwardCache<T> {
                     [&mut a[..len], &mut d1[..len], &mut d2[..len]],
                     chunk,
                     |b, [a, d1, d2]| {
-                        let z = &z[b * chunk..];
-                        for k in 0..a.len() {
-                            (a[k], d1[k], d2[k]) = act.eval(z[k]);
-                        }
+                        act.eval_slice(&z[b * chunk..b * chunk + a.len()], a, d1, d2);
                         if let Some(scales) = scales {
                             let s = &scales[l][b * chunk..b * chunk + a.len()];
                             for buf in [a, d1, d2] {

@@ -23,6 +23,14 @@ pub mod scalar {
     use super::LANES;
     use crate::Float;
 
+    /// `dst[k] = tanh(z[k])` by [`crate::float::tanh_f64`].
+    #[inline(always)]
+    pub fn tanh_into<T: Float>(dst: &mut [T], z: &[T]) {
+        for (d, &s) in dst.iter_mut().zip(z) {
+            *d = T::from_f64(crate::float::tanh_f64(s.to_f64()));
+        }
+    }
+
     /// `dst[k] += src[k]`.
     #[inline(always)]
     pub fn add_assign<T: Float>(dst: &mut [T], src: &[T]) {
@@ -112,6 +120,10 @@ macro_rules! dispatched {
     };
 }
 
+dispatched!(
+    /// `dst[k] = tanh(z[k])` (dispatched): the forward pass's one costly activation, vectorised.
+    tanh_into(dst: &mut [T], z: &[T])
+);
 dispatched!(
     /// `dst[k] += src[k]` (dispatched).
     add_assign(dst: &mut [T], src: &[T])

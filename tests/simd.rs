@@ -46,6 +46,19 @@ fn dispatched_kernels_equal_scalar_twins() {
         simd::hadamard_shift_add_assign(&mut x, &a, &b, 1.0);
         scalar::hadamard_shift_add_assign(&mut y, &a, &b, 1.0);
         assert_eq!(x, y);
+        let (mut t1, mut t2) = (c.clone(), c.clone());
+        simd::tanh_into(&mut t1, &b);
+        scalar::tanh_into(&mut t2, &b);
+        assert_eq!(t1, t2, "tanh {n}");
+        assert!(
+            t1.iter()
+                .zip(&b)
+                .all(|(t, q)| (t - q.tanh()).abs() <= 4.0 * f64::EPSILON)
+        );
+        let (mut t1f, mut t2f) = (af.clone(), af.clone());
+        simd::tanh_into(&mut t1f, &bf);
+        scalar::tanh_into(&mut t2f, &bf);
+        assert_eq!(t1f, t2f, "tanh f32 {n}");
         // And the values are right, not only equal: dot against a plain sum.
         let plain: f64 = a.iter().zip(&b).map(|(p, q)| p * q).sum();
         assert!((simd::dot(&a, &b) - plain).abs() <= 1e-12 * plain.abs().max(1.0));
