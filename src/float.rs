@@ -83,10 +83,11 @@ macro_rules! impl_float {
 impl_float!(f32, libm::erff);
 impl_float!(f64, libm::erf);
 
-/// `log2(e)`, and `ln 2` split so that `k · LN2_HI` is exact for `|k| < 2^11`.
+/// `log2(e)`, and `ln 2` split so that `k · LN2_HI` is exact for the `|k| ≤ 58` used here.
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// (fdlibm's split: `LN2_HI` ends in 21 zero bits; `LN2_HI + LN2_LO` is `ln 2` to about 1e-26.)
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// `1.5 · 2^52`: adding and subtracting it rounds to the nearest integer, and the sum's low
 /// mantissa bits hold that integer.
 const ROUNDER: f64 = 6_755_399_441_055_744.0;
