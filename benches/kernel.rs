@@ -4,7 +4,8 @@
 //! Bench ids (group/function):
 //! - `matmul_peak/{f64,f32}/t{1,2}/1024`: `C = A B`, all `1024 × 1024`; throughput in elements/s is
 //!   FLOP/s (`2·1024³` per iteration).
-//! - `jacobian/{dtype}/t{T}/{W}x{W}/C{C}/N{N}`: [`mgs::Jacobian::reverse`].
+//! - `jacobian/{dtype}/t{T}/{W}x{W}/C{C}/N{N}`: [`mgs::Jacobian::reverse_into`], refilling one
+//!   `Jacobian` across iterations (a fresh buffer per call would time page faults).
 //! - `kernel_explicit/{dtype}/t{T}/{W}x{W}/C{C}/{full,traced}/N{N}`: `mgs_kernel(.., Route::Explicit)`
 //!   (forms `J`, then `J Jᵀ`).
 //! - `kernel_factorised/…` (same pattern): `mgs_kernel(.., Route::Factorised)`.
@@ -158,9 +159,10 @@ fn jacobian<T: Float>(c: &mut Criterion, pool: &ThreadPool, ns: &[usize], cs: &[
                     let mut state = None;
                     let id = format!("{}/t{threads}/{width}x{width}/C{cc}/N{n}", dtype::<T>());
                     g.bench_function(id, |b| {
-                        let s: &Setup<T> = state.get_or_insert_with(|| setup(n, width, cc));
+                        let (s, jac): &mut (Setup<T>, Jacobian<T>) =
+                            state.get_or_insert_with(|| (setup(n, width, cc), Jacobian::default()));
                         in_pool(pool, threads, |par| {
-                            b.iter(|| Jacobian::reverse(&s.mlp, s.x.as_ref(), par).expect("J"))
+                            b.iter(|| jac.reverse_into(&s.mlp, s.x.as_ref(), par).expect("J"))
                         });
                     });
                 }

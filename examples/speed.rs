@@ -4,7 +4,9 @@
 //! f64, d = 32, widths [256, 256] (tanh), log-determinant penalty, value and gradient, factorised
 //! route; C = 1 with the traced kernel at N = 256 and 1024, C = 10 with the full kernel at N = 256
 //! and 1024. Each case: one warm-up call, then the median of `--reps` calls (default 5; 3 for the
-//! largest case). GFLOP/s are counted from the dense steps' textbook flop counts.
+//! largest case). GFLOP/s are counted from the dense steps' textbook flop counts; `GFLOP` is the
+//! whole call's, `floor` that work at the matmul peak of the same run, and `×floor` how far the
+//! measured total is above it.
 //!
 //! ```text
 //! cargo run --release --example speed                  # 2 threads, all four cases
@@ -105,7 +107,7 @@ fn run(args: &Args, par: Par) -> Result<(), Box<dyn std::error::Error + Send + S
         ]
     };
     println!(
-        "{:>3} {:>5} {:>7} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8}",
+        "{:>3} {:>5} {:>7} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8} | {:>7} {:>8} {:>7}",
         "C",
         "N",
         "kernel",
@@ -118,7 +120,10 @@ fn run(args: &Args, par: Par) -> Result<(), Box<dyn std::error::Error + Send + S
         "backward",
         "K GF/s",
         "chol %pk",
-        "inv %pk"
+        "inv %pk",
+        "GFLOP",
+        "floor",
+        "×floor"
     );
     for (c, n, kind) in cases {
         let arch = Architecture::new(
@@ -179,8 +184,10 @@ fn run(args: &Args, par: Par) -> Result<(), Box<dyn std::error::Error + Send + S
                 .sum::<f64>();
         let chol_flops = m.powi(3) / 3.0;
         let inv_flops = 2.0 * m.powi(3) / 3.0;
+        let flops = call_flops(widths, n, c, kind);
+        let floor = flops / (peak * 1e9);
         println!(
-            "{c:>3} {n:>5} {:>7} {:>6} | {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms | {:>8.1} {:>7.0}% {:>7.0}%",
+            "{c:>3} {n:>5} {:>7} {:>6} | {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms | {:>8.1} {:>7.0}% {:>7.0}% | {:>7.3} {:>6.1}ms {:>7.2}",
             kind.name(),
             m as usize,
             total * 1e3,
@@ -192,7 +199,48 @@ fn run(args: &Args, par: Par) -> Result<(), Box<dyn std::error::Error + Send + S
             kernel_flops / ker / 1e9,
             100.0 * chol_flops / chol / 1e9 / peak,
             100.0 * inv_flops / inv / 1e9 / peak,
+            flops / 1e9,
+            floor * 1e3,
+            total / floor,
         );
     }
     Ok(())
+}
+
+/// Textbook flops of one factorised `value_and_grad` call (`2mnk` per product, `m²k` per
+/// one-triangle Gram, `m³/3` Cholesky, `2m³/3` inverse): the work any implementation of this
+/// algorithm does. `widths = [d, n_1, …, n_H, C]`. Divided by the matmul peak it gives the floor
+/// printed next to each case.
+fn call_flops(widths: &[usize], n: usize, c: usize, kind: KernelKind) -> f64 {
+    let (nf, cf) = (n as f64, c as f64);
+    let nc = nf * cf;
+    let m = kind.order(n, c) as f64;
+    let w: Vec<f64> = widths.iter().map(|&v| v as f64).collect();
+    let layers = w.len() - 1; // L
+    let hidden = 1..layers; // widths index h = 1..=H
+    // m² × (columns of the signal factor): the same for both kernels' signal Grams.
+    let sd = |wh: f64| {
+        if kind == KernelKind::Full {
+            m * m * wh
+        } else {
+            nf * nf * cf * wh
+        }
+    };
+    let forward: f64 = (0..layers).map(|l| 2.0 * nf * w[l] * w[l + 1]).sum();
+    let signals: f64 = (1..layers - 1).map(|h| 2.0 * nc * w[h + 1] * w[h]).sum();
+    let grams: f64 = (0..layers).map(|l| nf * nf * w[l]).sum::<f64>()
+        + hidden.clone().map(|h| sd(w[h])).sum::<f64>();
+    let factor = m.powi(3) / 3.0 + 2.0 * m.powi(3) / 3.0;
+    let dbar: f64 = hidden.clone().map(|h| 2.0 * sd(w[h])).sum();
+    // S_D again for the hidden layers the kernel step's buffer does not hold (not the first, which
+    // needs none, nor the last, which is kept).
+    let sd_again: f64 = (2..layers.saturating_sub(1)).map(|h| sd(w[h])).sum();
+    let abar: f64 = (1..layers).map(|l| 2.0 * nf * nf * w[l]).sum();
+    let stage1: f64 = (1..layers - 1).map(|h| 4.0 * nc * w[h] * w[h + 1]).sum();
+    let stage2: f64 = hidden
+        .clone()
+        .map(|l| 2.0 * nf * w[l] * w[l - 1])
+        .sum::<f64>()
+        + (2..layers).map(|l| 2.0 * nf * w[l] * w[l - 1]).sum::<f64>();
+    forward + signals + grams + factor + dbar + sd_again + abar + stage1 + stage2
 }

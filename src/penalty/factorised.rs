@@ -18,7 +18,7 @@ use crate::kernel::factorised::{gram_lower, signal_factor};
 use crate::kernel::hadamard::{Blocks, Left, accumulate_layer};
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk_pair};
-use crate::simd::{add_assign, dot, hadamard_add_assign, mul_assign};
+use crate::simd::{add_assign, hadamard_add_assign, mul_assign, scalar};
 use crate::symmetric::{Triangle, mirror};
 use crate::{Float, Mlp};
 
@@ -49,12 +49,19 @@ fn block_sums<T: Float>(par: Par, mblock: &mut [T], g: &[T], s: &[T], n: usize, 
         for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
             let i = b * BLOCK_ROWS + q;
             mrow.fill(T::zero());
-            for r in i * rep..(i + 1) * rep {
-                let (grow, srow) = (&g[r * m..(r + 1) * m], &s[r * m..(r + 1) * m]);
-                for (j, mv) in mrow.iter_mut().enumerate() {
-                    *mv += dot(&grow[j * rep..(j + 1) * rep], &srow[j * rep..(j + 1) * rep]);
-                }
-            }
+            // One dispatch per row of M: the dot products are only `rep` long.
+            pulp::Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for r in i * rep..(i + 1) * rep {
+                        let (grow, srow) = (&g[r * m..(r + 1) * m], &s[r * m..(r + 1) * m]);
+                        for (j, mv) in mrow.iter_mut().enumerate() {
+                            let seg = j * rep..(j + 1) * rep;
+                            *mv += scalar::dot(&grow[seg.clone()], &srow[seg]);
+                        }
+                    }
+                },
+            );
         }
     });
 }
