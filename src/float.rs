@@ -24,8 +24,8 @@ pub trait Float:
     fn exp(self) -> Self;
     /// `ln(1 + x)`, accurate near zero.
     fn ln_1p(self) -> Self;
-    /// Hyperbolic tangent, by the crate's branch-free [`tanh_f64`] / [`tanh_f32`] (so that the
-    /// scalar and the vectorised forward pass give the same bits).
+    /// Hyperbolic tangent, by [`tanh_f64`] in both precisions (so that the scalar and the
+    /// vectorised forward pass give the same bits).
     fn tanh(self) -> Self;
     /// Error function.
     fn erf(self) -> Self;
@@ -38,7 +38,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $erf:path, $tanh:path) => {
+    ($t:ty, $erf:path) => {
         impl Float for $t {
             #[inline(always)]
             fn from_f64(x: f64) -> Self {
@@ -58,7 +58,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                $tanh(self)
+                tanh_f64(self as f64) as $t
             }
             #[inline(always)]
             fn erf(self) -> Self {
@@ -80,8 +80,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, libm::erff, tanh_f32);
-impl_float!(f64, libm::erf, tanh_f64);
+impl_float!(f32, libm::erff);
+impl_float!(f64, libm::erf);
 
 /// `log2(e)`, and `ln 2` split so that `k · LN2_HI` is exact for the `|k| ≤ 58` used here.
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
@@ -136,70 +136,9 @@ pub fn tanh_f64(x: f64) -> f64 {
     if x.is_nan() { x } else { y }
 }
 
-/// [`tanh_f64`]'s algorithm in `f32` arithmetic (eight lanes per AVX2 vector instead of four):
-/// `|x|` clamped at 9, `ln 2` split for `f32`, `expm1(r)` to degree 8 (remainder below 2e-8
-/// relative).
-///
-/// ```
-/// for x in [-3.0f32, -0.5, 1e-6, 0.7, 8.5] {
-///     let exact = (x as f64).tanh();
-///     assert!((mgs::float::tanh_f32(x) as f64 - exact).abs() <= 4.0 * f32::EPSILON as f64 * exact.abs());
-/// }
-/// ```
-#[inline(always)]
-pub fn tanh_f32(x: f32) -> f32 {
-    const ROUNDER_F32: f32 = 12_582_912.0; // 1.5 · 2^23
-    const LN2_HI_F32: f32 = f32::from_bits(0x3f31_7200); // ends in 9 zero bits
-    const LN2_LO_F32: f32 = f32::from_bits(0x35bf_be8e);
-    let u = -2.0 * x.abs().min(9.0);
-    let shifted = u.mul_add(std::f32::consts::LOG2_E, ROUNDER_F32);
-    let k = shifted - ROUNDER_F32;
-    let r = k.mul_add(-LN2_LO_F32, k.mul_add(-LN2_HI_F32, u));
-    // k ∈ [−26, 0]: a normal exponent.
-    let two_k = f32::from_bits(shifted.to_bits().wrapping_add(127) << 23);
-    let mut p: f32 = 1.0 / 40_320.0;
-    for c in [
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-    ] {
-        p = p.mul_add(r, c);
-    }
-    let t = two_k.mul_add(p * r, two_k - 1.0);
-    let y = (-t / (2.0 + t)).copysign(x);
-    if x.is_nan() { x } else { y }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{tanh_f32, tanh_f64};
-
-    #[test]
-    fn tanh_f32_is_within_four_f32_ulp_of_the_exact_value() {
-        let mut worst = 0.0f64;
-        for i in -300_000i32..=300_000 {
-            let x = i as f32 * 3.1e-5;
-            let exact = (x as f64).tanh();
-            let err = (tanh_f32(x) as f64 - exact).abs();
-            worst =
-                worst.max(err / (f32::EPSILON as f64 * exact.abs().max(f32::MIN_POSITIVE as f64)));
-        }
-        for x in [1e-30f32, 1e-7, 0.346, 0.347, 8.99, 9.0, 12.0, 1e30] {
-            for x in [x, -x] {
-                let exact = (x as f64).tanh();
-                worst = worst
-                    .max((tanh_f32(x) as f64 - exact).abs() / (f32::EPSILON as f64 * exact.abs()));
-            }
-        }
-        assert!(worst <= 4.0, "worst error {worst} f32 ulp");
-        assert_eq!(tanh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
-        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
-        assert!(tanh_f32(f32::NAN).is_nan());
-    }
+    use super::tanh_f64;
 
     #[test]
     fn tanh_matches_the_system_tanh_within_four_ulp() {

@@ -23,11 +23,11 @@ pub mod scalar {
     use super::LANES;
     use crate::Float;
 
-    /// `dst[k] = tanh(z[k])` by [`Float::tanh`] (the crate's branch-free `tanh`).
+    /// `dst[k] = tanh(z[k])` by [`crate::float::tanh_f64`].
     #[inline(always)]
     pub fn tanh_into<T: Float>(dst: &mut [T], z: &[T]) {
         for (d, &s) in dst.iter_mut().zip(z) {
-            *d = s.tanh();
+            *d = T::from_f64(crate::float::tanh_f64(s.to_f64()));
         }
     }
 
@@ -76,14 +76,6 @@ pub mod scalar {
     pub fn hadamard_shift_add_assign<T: Float>(dst: &mut [T], a: &[T], b: &[T], shift: T) {
         for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
             *d += x * (y + shift);
-        }
-    }
-
-    /// `dst[k] = a[k] · (b[k] + shift)` (write-only).
-    #[inline(always)]
-    pub fn hadamard_shift_into<T: Float>(dst: &mut [T], a: &[T], b: &[T], shift: T) {
-        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
-            *d = x * (y + shift);
         }
     }
 
@@ -155,10 +147,6 @@ dispatched!(
 dispatched!(
     /// `dst[k] += a[k] · (b[k] + shift)` (dispatched).
     hadamard_shift_add_assign(dst: &mut [T], a: &[T], b: &[T], shift: T)
-);
-dispatched!(
-    /// `dst[k] = a[k] · (b[k] + shift)` (dispatched).
-    hadamard_shift_into(dst: &mut [T], a: &[T], b: &[T], shift: T)
 );
 dispatched!(
     /// `Σ_k a[k] · b[k]` (dispatched).

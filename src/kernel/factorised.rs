@@ -23,7 +23,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
-use super::hadamard::{Blocks, Fold, Left, accumulate_layer, accumulate_row};
+use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
 use crate::derivatives::Signals;
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::for_each_index;
@@ -199,6 +199,9 @@ pub(crate) fn kernel_into<T: Float>(
                 unsafe { ((p, j1 - j0, sa_len), (p.offset(n_layers * sa_len), cols)) }
             }
         };
+        for r in 0..rows {
+            unsafe { kp.row(r0 + r, s0, cols, ld) }.fill(T::zero());
+        }
         for l in 0..n_layers {
             let a = cache.activations(l);
             let sal = unsafe { sa_at.offset(l * sa_layer) };
@@ -231,8 +234,7 @@ pub(crate) fn kernel_into<T: Float>(
                     output_layer_left(kind, c)
                 };
                 let sarow = unsafe { sal.row(r / rep, 0, j1 - j0, sa_ld) };
-                let fold = if l == 0 { Fold::Assign } else { Fold::Add };
-                accumulate_row(krow, r0 + r, rep, left, sarow, fold);
+                accumulate_row(krow, r0 + r, rep, left, sarow);
             }
         }
         // The mirror image of the tile, while it is in cache: tile (tj, ti) of the upper

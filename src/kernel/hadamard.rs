@@ -5,7 +5,7 @@ use faer::Par;
 
 use crate::Float;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
-use crate::simd::scalar;
+use crate::simd::{hadamard_shift_add_assign, scalar};
 
 /// The signal factor of one layer's term `S_D ∘ expand(S_A + 1)`.
 #[derive(Clone, Copy)]
@@ -51,23 +51,13 @@ pub(crate) fn accumulate_layer<T: Float>(
                     Left::Gram(sd) => Left::Gram(&sd[r * cols..(r + 1) * cols]),
                     other => other,
                 };
-                let sa_row = &sa[i * sa_cols..(i + 1) * sa_cols];
-                accumulate_row(krow, r, rep, left, sa_row, Fold::Add);
+                accumulate_row(krow, r, rep, left, &sa[i * sa_cols..(i + 1) * sa_cols]);
             }
         },
     );
 }
 
-/// How a row's contribution lands in the kernel row.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fold {
-    /// `krow += term`.
-    Add,
-    /// `krow = term` (the first layer of a tile: no zero fill needed).
-    Assign,
-}
-
-/// One row of [`accumulate_layer`]: `krow[s] (+)= Left[r,s] · (sa_row[s/rep] + 1)` for every `s`
+/// One row of [`accumulate_layer`]: `krow[s] += Left[r,s] · (sa_row[s/rep] + 1)` for every `s`
 /// of `krow` (a prefix of the row, or a tile's part of it starting at a multiple of `rep`). `r`
 /// is the global row index (only `r % rep` matters) and `Left::Gram` holds the matching part of
 /// `S_D`'s row.
@@ -77,51 +67,39 @@ pub(crate) fn accumulate_row<T: Float>(
     rep: usize,
     left: Left<'_, T>,
     sa_row: &[T],
-    fold: Fold,
 ) {
-    // One dispatch per row: with `rep > 1` the segments are `rep` long, too short to pay for a
-    // dispatch each.
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || accumulate_row_body(krow, r, rep, left, sa_row, fold),
-    )
+    let end = krow.len();
+    match left {
+        Left::Gram(sd_row) if rep == 1 => {
+            hadamard_shift_add_assign(krow, &sd_row[..end], &sa_row[..end], T::one());
+        }
+        // One dispatch for the whole row: the segments are only `rep` long.
+        _ => pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || accumulate_blocks(krow, r, rep, left, sa_row),
+        ),
+    }
 }
 
-/// [`accumulate_row`] without the dispatch: its scalar twin.
+/// The `rep > 1` and output-layer cases of [`accumulate_row`], undispatched (its scalar twin).
 #[inline(always)]
-fn accumulate_row_body<T: Float>(
+fn accumulate_blocks<T: Float>(
     krow: &mut [T],
     r: usize,
     rep: usize,
     left: Left<'_, T>,
     sa_row: &[T],
-    fold: Fold,
 ) {
     let one = T::one();
     let end = krow.len();
     match left {
-        Left::Gram(sd_row) if rep == 1 => {
-            let (sd_row, sa_row) = (&sd_row[..end], &sa_row[..end]);
-            match fold {
-                Fold::Add => scalar::hadamard_shift_add_assign(krow, sd_row, sa_row, one),
-                Fold::Assign => scalar::hadamard_shift_into(krow, sd_row, sa_row, one),
-            }
-        }
         Left::Gram(sd_row) => {
             for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
                 let seg = j * rep..((j + 1) * rep).min(end);
-                match fold {
-                    Fold::Add => scalar::axpy(&mut krow[seg.clone()], a + one, &sd_row[seg]),
-                    Fold::Assign => {
-                        scalar::scale_into(&mut krow[seg.clone()], a + one, &sd_row[seg])
-                    }
-                }
+                scalar::axpy(&mut krow[seg.clone()], a + one, &sd_row[seg]);
             }
         }
         Left::OutputIdentity => {
-            if fold == Fold::Assign {
-                krow.fill(T::zero());
-            }
             let c = r % rep;
             for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
                 let s = j * rep + c;
@@ -132,11 +110,7 @@ fn accumulate_row_body<T: Float>(
         }
         Left::Constant(cst) => {
             for (s, kv) in krow.iter_mut().enumerate() {
-                let term = cst * (sa_row[s / rep] + one);
-                *kv = match fold {
-                    Fold::Add => *kv + term,
-                    Fold::Assign => term,
-                };
+                *kv += cst * (sa_row[s / rep] + one);
             }
         }
     }
@@ -147,26 +121,24 @@ mod tests {
     use super::*;
 
     /// The dispatched row kernel against its scalar twin, bit for bit, for every kind of left
-    /// factor and both folds.
+    /// factor.
     #[test]
     fn accumulate_row_equals_its_scalar_twin() {
         let v = |n: usize, s: f64| -> Vec<f64> {
             (0..n).map(|i| ((i as f64 + s) * 0.61).sin()).collect()
         };
-        for (rep, len) in [(1, 37), (3, 37), (10, 120)] {
+        for (rep, len) in [(3, 37), (10, 120)] {
             let (sd, sa, k0) = (v(len, 1.0), v(len.div_ceil(rep), 2.0), v(len, 3.0));
             for left in [
                 Left::Gram(&sd[..]),
                 Left::OutputIdentity,
                 Left::Constant(2.5),
             ] {
-                for fold in [Fold::Add, Fold::Assign] {
-                    let (mut a, mut b) = (k0.clone(), k0.clone());
-                    accumulate_row(&mut a, 4, rep, left, &sa, fold);
-                    accumulate_row_body(&mut b, 4, rep, left, &sa, fold);
-                    assert_eq!(a, b);
-                    assert_ne!(a, k0);
-                }
+                let (mut a, mut b) = (k0.clone(), k0.clone());
+                accumulate_row(&mut a, 4, rep, left, &sa);
+                accumulate_blocks(&mut b, 4, rep, left, &sa);
+                assert_eq!(a, b);
+                assert_ne!(a, k0);
             }
         }
     }
