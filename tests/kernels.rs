@@ -136,3 +136,43 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
         }
     }
 }
+
+/// The reusable kernel workspace: equal to the one-shot kernel for any output orientation and for
+/// batches of changing size, and a clear error for an output of the wrong shape.
+#[test]
+fn kernel_workspace_reuses_buffers_and_checks_the_output() {
+    use faer::Mat;
+    use mgs::kernel::factorised::{KernelWorkspace, kernel};
+    let mlp = model::<f64>(4, &[(11, Activation::Tanh), (7, Activation::Silu)], 3, 5);
+    let mut ws = KernelWorkspace::default();
+    for (n, kind) in [
+        (30, KernelKind::Full),
+        (9, KernelKind::Traced),
+        (80, KernelKind::Full),
+    ] {
+        let x = inputs::<f64>(n, 4, n as u64);
+        let want = kernel(&mlp, x.as_ref(), kind, Par::Seq).unwrap();
+        let m = kind.order(n, 3);
+        let mut k = Mat::zeros(m, m);
+        ws.kernel_into(&mlp, x.as_ref(), kind, k.as_mut(), Par::Seq)
+            .unwrap();
+        assert_eq!(k, want);
+        let mut kt = Mat::zeros(m, m);
+        ws.kernel_into(
+            &mlp,
+            x.as_ref(),
+            kind,
+            kt.as_mut().transpose_mut(),
+            Par::Seq,
+        )
+        .unwrap();
+        assert_eq!(kt, want);
+        let mut wrong = Mat::zeros(m, m + 1);
+        let err = ws.kernel_into(&mlp, x.as_ref(), kind, wrong.as_mut(), Par::Seq);
+        assert!(
+            matches!(err, Err(mgs::Error::ShapeMismatch { expected, found, .. })
+                if expected == (m, m) && found == (m, m + 1)),
+            "{err:?}"
+        );
+    }
+}

@@ -27,7 +27,7 @@ use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
 use crate::derivatives::Signals;
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::for_each_index;
-use crate::{Float, ForwardCache, Mlp, Result};
+use crate::{Error, Float, ForwardCache, Mlp, Result};
 
 /// The factorised MGS kernel of `mlp` on `x` (`N × d`).
 pub fn kernel<T: Float>(
@@ -36,20 +36,74 @@ pub fn kernel<T: Float>(
     kind: KernelKind,
     par: Par,
 ) -> Result<Mat<T>> {
-    let cache = mlp.forward_cached(x, par)?;
-    let signals = Signals::compute(mlp, &cache, par)?;
-    let m = kind.order(cache.n, mlp.arch().output_dim());
+    let m = kind.order(x.nrows(), mlp.arch().output_dim());
     let mut k = Mat::zeros(m, m);
-    // K is symmetric: its column-major storage read row-major is K again.
-    kernel_into(
-        &cache,
-        &signals,
-        kind,
-        k.as_mut().transpose_mut(),
-        None,
-        par,
-    );
+    KernelWorkspace::default().kernel_into(mlp, x, kind, k.as_mut(), par)?;
     Ok(k)
+}
+
+/// Reusable buffers (forward cache and signals) for factorised kernels computed batch after batch,
+/// as a monitor does every epoch: with [`KernelWorkspace::kernel_into`] and a kept output matrix,
+/// repeated kernels of batches no larger than the largest seen touch no fresh memory but each
+/// tile's small scratch.
+///
+/// ```
+/// use faer::{Mat, Par};
+/// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+/// use mgs::kernel::{KernelKind, factorised::{self, KernelWorkspace}};
+/// let arch = Architecture::new(3, &[(16, Activation::Tanh)], 2)?;
+/// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
+/// let mut ws = KernelWorkspace::default();
+/// let mut k = Mat::zeros(10, 10); // order N·C for the full kernel
+/// for batch in 0..3 {
+///     let x = Mat::from_fn(5, 3, |i, j| (batch + i + 2 * j) as f64 * 0.1);
+///     ws.kernel_into(&mlp, x.as_ref(), KernelKind::Full, k.as_mut(), Par::Seq)?;
+///     assert_eq!(k, factorised::kernel(&mlp, x.as_ref(), KernelKind::Full, Par::Seq)?);
+/// }
+/// # Ok::<(), mgs::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KernelWorkspace<T: Float> {
+    cache: ForwardCache<T>,
+    signals: Signals<T>,
+}
+
+impl<T: Float> KernelWorkspace<T> {
+    /// Writes the factorised kernel of `mlp` on `x` into `out`, which must be `m × m`
+    /// (`m = kind.order(N, C)`) and is overwritten.
+    pub fn kernel_into(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: MatRef<'_, T>,
+        kind: KernelKind,
+        out: MatMut<'_, T>,
+        par: Par,
+    ) -> Result<()> {
+        self.cache.compute(mlp, x, par)?;
+        self.signals.compute_into(mlp, &self.cache, par)?;
+        let m = kind.order(self.cache.n, mlp.arch().output_dim());
+        if (out.nrows(), out.ncols()) != (m, m) {
+            return Err(Error::ShapeMismatch {
+                what: "kernel output",
+                expected: (m, m),
+                found: (out.nrows(), out.ncols()),
+            });
+        }
+        // K is symmetric, so it can be written through whichever orientation has unit stride.
+        let out = if out.col_stride() == 1 && out.row_stride() >= 0 {
+            out
+        } else if out.row_stride() == 1 && out.col_stride() >= 0 {
+            out.transpose_mut()
+        } else {
+            let mut k = Mat::zeros(m, m);
+            self.kernel_into(mlp, x, kind, k.as_mut(), par)?;
+            let mut out = out;
+            out.copy_from(&k);
+            return Ok(());
+        };
+        kernel_into(&self.cache, &self.signals, kind, out, None, par);
+        Ok(())
+    }
 }
 
 /// The signal factor of hidden layer `h` for `kind`: `(N·C) × n` (full) or `N × (C·n)` (traced).
