@@ -1,14 +1,19 @@
-//! One training epoch on a digits-sized problem, with and without the MGS penalty.
+//! One training epoch on a digits-sized problem: plain, with each robust loss, with mixup, with
+//! the MGS penalty (subsets of 32 and 128 samples) and with the MGS monitor on a 200-sample
+//! probe set. `docs/benchmarks.md` quotes each as a ratio to the plain epoch of the same run.
 //!
 //! Digits (1797 × 64, 10 classes) standardised, 60 % for training (1078 samples, 17 steps of
-//! batch 64), MLP 64 → [128, 128] tanh → 10, Adam; the epoch includes the trainer's per-epoch
-//! evaluation on the training set. With MGS: log-det penalty of the traced kernel of every
-//! mini-batch (factorised route, α = 0.01). f64, `t1` = `Par::Seq`, `t2` = `Par::rayon(2)` in a
-//! 2-thread pool.
+//! batch 64), MLP 64 → [128, 128] tanh → 10, Adam, f64; the epoch includes the loop's
+//! evaluation on the training set. MGS: log-det of the traced kernel (factorised route,
+//! α = 0.01) on a seeded subset of each batch. Monitor: every MGS summary of the traced kernel
+//! (spectrum included) on 200 training samples after the epoch. `t1` = `Par::Seq`, `t2` =
+//! `Par::rayon(2)` in a 2-thread pool (plain and MGS-32 only).
 //!
 //! ```text
 //! cargo bench --bench train
 //! ```
+
+mod common;
 
 use std::time::Duration;
 
@@ -16,14 +21,27 @@ use criterion::Criterion;
 use faer::{Mat, Par};
 use mgs::data::{self, Standardizer, stratified_split};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
-use mgs::train::{self, Adam, MgsRegularizer, Optimizer, TrainConfig, Trainer};
+use mgs::train::{
+    self, Adam, LossConfig, MgsMonitor, MgsRegularizer, Mixup, ObserveMode, Optimizer,
+    TrainConfig, Trainer,
+};
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 
-fn epoch(x: &Mat<f64>, y: &[usize], with_mgs: bool, par: Par) -> f64 {
+/// What one benchmarked epoch adds to the plain one.
+#[derive(Clone, Copy)]
+enum Variant {
+    Plain,
+    Loss(LossConfig),
+    Mixup,
+    Mgs(usize),
+    Monitor,
+}
+
+fn epoch(x: &Mat<f64>, y: &[usize], variant: Variant, par: Par) -> f64 {
     let arch = Architecture::new(64, &[(128, Activation::Tanh), (128, Activation::Tanh)], 10)
         .expect("valid architecture");
     let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(1)).expect("init");
-    let config = TrainConfig {
+    let mut config = TrainConfig {
         epochs: 1,
         batch_size: 64,
         optimizer: Optimizer::Adam(Adam {
@@ -33,18 +51,35 @@ fn epoch(x: &Mat<f64>, y: &[usize], with_mgs: bool, par: Par) -> f64 {
         par,
         ..TrainConfig::default()
     };
+    match variant {
+        Variant::Loss(loss) => config.loss = loss,
+        Variant::Mixup => config.mixup = Some(Mixup::new(1.0).expect("mixup")),
+        _ => {}
+    }
     let ds = train::Dataset::classification(x.as_ref(), y).expect("dataset");
     let mut trainer = Trainer::new(mlp, config, ds).expect("trainer");
-    if with_mgs {
-        let cfg = PenaltyConfig {
-            metric: PenaltyMetric::LogDet,
-            kernel: KernelKind::Traced,
-            weight: 0.01,
-            ..Default::default()
-        };
-        trainer = trainer
-            .with_regularizer(MgsRegularizer::new(cfg).expect("penalty"))
-            .expect("regularizer");
+    match variant {
+        Variant::Mgs(subset) => {
+            let cfg = PenaltyConfig {
+                metric: PenaltyMetric::LogDet,
+                kernel: KernelKind::Traced,
+                weight: 0.01,
+                subset: Some(subset),
+                ..Default::default()
+            };
+            trainer = trainer
+                .with_regularizer(MgsRegularizer::new(cfg).expect("penalty"))
+                .expect("regularizer");
+        }
+        Variant::Monitor => {
+            let monitor = MgsMonitor::new(&[KernelKind::Traced], 1e-6)
+                .and_then(|m| m.with_probe("train", x.subrows(0, 200)))
+                .expect("monitor");
+            trainer = trainer
+                .with_observer(monitor, ObserveMode::Every(1))
+                .expect("observer");
+        }
+        _ => {}
     }
     let history = trainer.run().expect("training");
     history.last().expect("one epoch").train_loss
@@ -58,24 +93,62 @@ fn bench(c: &mut Criterion) {
         .expect("standardise");
     let x = train.features_as::<f64>();
     let y = train.labels().expect("classes").to_vec();
+    let variants = [
+        ("plain", Variant::Plain),
+        (
+            "gce",
+            Variant::Loss(LossConfig::GeneralizedCrossEntropy { q: 0.7 }),
+        ),
+        (
+            "sce",
+            Variant::Loss(LossConfig::SymmetricCrossEntropy {
+                alpha: 0.1,
+                beta: 1.0,
+                log_clip: -4.0,
+            }),
+        ),
+        (
+            "bootstrap_soft",
+            Variant::Loss(LossConfig::Bootstrapping {
+                beta: 0.95,
+                hard: false,
+            }),
+        ),
+        (
+            "bootstrap_hard",
+            Variant::Loss(LossConfig::Bootstrapping {
+                beta: 0.8,
+                hard: true,
+            }),
+        ),
+        (
+            "elr",
+            Variant::Loss(LossConfig::EarlyLearning {
+                lambda: 3.0,
+                momentum: 0.7,
+            }),
+        ),
+        ("mixup", Variant::Mixup),
+        ("mgs32", Variant::Mgs(32)),
+        ("mgs128", Variant::Mgs(128)),
+        ("monitor200", Variant::Monitor),
+    ];
+    let quick = common::quick();
     let mut group = c.benchmark_group("train_epoch");
     group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(8));
-    for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool");
-        let par = if threads == 1 {
-            Par::Seq
-        } else {
-            Par::rayon(threads)
-        };
-        for with_mgs in [false, true] {
-            let name = format!("{}/t{threads}", if with_mgs { "mgs" } else { "plain" });
-            group.bench_function(&name, |b| {
-                b.iter(|| pool.install(|| epoch(&x, &y, with_mgs, par)))
+        .sample_size(if quick { 10 } else { 20 })
+        .measurement_time(Duration::from_secs(if quick { 1 } else { 6 }));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
+    for (name, variant) in variants {
+        group.bench_function(format!("{name}/t1"), |b| {
+            b.iter(|| epoch(&x, &y, variant, Par::Seq))
+        });
+        if matches!(variant, Variant::Plain | Variant::Mgs(32)) {
+            group.bench_function(format!("{name}/t2"), |b| {
+                b.iter(|| common::in_pool(&pool, 2, |par| epoch(&x, &y, variant, par)))
             });
         }
     }

@@ -158,3 +158,21 @@ pub(crate) fn check_finite<T: crate::Float>(what: &'static str, values: &[T]) ->
         None => Ok(()),
     }
 }
+
+/// Returns an error naming the first non-finite entry of `m` (row-major index).
+pub(crate) fn check_finite_mat<T: crate::Float>(
+    what: &'static str,
+    m: faer::MatRef<'_, T>,
+) -> Result<()> {
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            if !m[(i, j)].is_finite_value() {
+                return Err(Error::NonFinite {
+                    what,
+                    index: i * m.ncols() + j,
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -60,7 +60,7 @@
 //! ```
 //! use mgs::data::{self, Standardizer, stratified_split};
 //! use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
-//! use mgs::train::{self, Adam, MgsMonitor, MgsRegularizer, Optimizer, TrainConfig, Trainer};
+//! use mgs::train::{self, Adam, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 //!
 //! // Iris, standardised on the training part, split with class proportions kept.
@@ -76,7 +76,6 @@
 //!     epochs: 20,
 //!     batch_size: 30,
 //!     optimizer: Optimizer::Adam(Adam { lr: 1e-2, ..Adam::default() }),
-//!     monitor_every: 5,
 //!     seed: 2,
 //!     ..TrainConfig::default()
 //! };
@@ -91,17 +90,20 @@
 //! let history = Trainer::new(mlp, config, train::Dataset::classification(xtr.as_ref(), tr.labels().unwrap())?)?
 //!     .with_validation(train::Dataset::classification(xva.as_ref(), va.labels().unwrap())?)?
 //!     .with_regularizer(MgsRegularizer::new(penalty)?)?
-//!     .with_monitor(MgsMonitor::new(xtr.subrows(0, 40), &[KernelKind::Traced], 1e-6)?)
+//!     .with_observer(
+//!         MgsMonitor::new(&[KernelKind::Traced], 1e-6)?.with_probe("train", xtr.subrows(0, 40))?,
+//!         ObserveMode::Every(5),
+//!     )?
 //!     .run()?;
 //!
 //! let last = history.last().unwrap();
-//! let metric = |name: &str| last.metrics.iter().find(|(n, _)| n == name).unwrap().1;
+//! let mgs = &last.mgs("train", KernelKind::Traced).unwrap().summary;
 //! println!(
 //!     "val acc {:.3}, MGS penalty {:.3}, normalised log-det {:.3}, mean cosine {:.3}",
 //!     last.val.as_ref().unwrap().accuracy.unwrap(),
 //!     last.penalties[0].1,
-//!     metric("traced.normalized_logdet"),
-//!     metric("traced.cosine_mean"),
+//!     mgs.normalized_logdet,
+//!     mgs.cosine_mean,
 //! );
 //! assert!(last.val.as_ref().unwrap().accuracy.unwrap() > 0.8);
 //! # Ok::<(), mgs::Error>(())

@@ -30,7 +30,7 @@ use faer::{Mat, MatRef, Par};
 use crate::{Float, Mlp, Result};
 
 /// Which MGS kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum KernelKind {
     /// `(N·C) × (N·C)`: every pair of (sample, output) gradients.
     Full,

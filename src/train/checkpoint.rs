@@ -1,15 +1,28 @@
-//! Checkpoints: everything needed to resume a run exactly, in one JSON file.
+//! Checkpoints: everything needed to resume a run exactly, in one integrity-checked file.
 //!
-//! A [`Checkpoint`] holds the parameters, the optimiser state, the four generators' states, the
-//! epoch count, the best parameters, the early-stopping counter, the history and the
-//! regularisers' states, plus a `format` tag, a `version` and the precision (`"f32"`/`"f64"`).
-//! Floats round-trip exactly (written through `f64`, shortest round-trip decimal, parsed
-//! exactly; non-finite values as strings), so a run resumed from a checkpoint continues bit for
-//! bit as if it had not stopped. Files are written to a temporary file in the same directory
-//! and renamed into place. Loading a truncated file, a file that is not a checkpoint, another
-//! version or another precision is an [`Error::Format`] saying which.
+//! A [`Checkpoint`] holds the model (widths, activations, parameters), the [`RunState`] (epoch
+//! count, optimiser state, the five generators, the selected checkpoint, the early-stopping
+//! counter, the history, the loss's state) and the states of the regularisers and observers.
+//! Floats round-trip exactly (written through `f64`, shortest round-trip decimal, parsed exactly;
+//! non-finite values as strings), so a run resumed from a checkpoint continues bit for bit as if
+//! it had not stopped.
 //!
-//! Only a run's state is stored, not its configuration, data, monitor or callbacks: resume by
+//! **File layout.** One header line, then the payload:
+//!
+//! ```text
+//! {"format":"mgs-train-checkpoint","version":2,"precision":"f64","payload_bytes":…,"crc32":…}
+//! {…the payload: JSON of the checkpoint…}
+//! ```
+//!
+//! The header's CRC-32 (IEEE, through the `crc32fast` crate) covers the payload's exact bytes, so
+//! any corruption of up to 32 consecutive bits — every single-byte change — is detected, and other
+//! corruptions with probability `1 − 2⁻³²`. Loading checks, in this order: the header (format,
+//! version, precision), the payload's length and checksum, the JSON, and then the contents (shapes,
+//! finiteness, generator and optimiser states, the history's consistency with the epoch count); each
+//! failure is an [`Error::Format`] naming what failed. Files are written atomically and read with a
+//! size bound ([`Checkpoint::load_limited`]).
+//!
+//! Only a run's state is stored, not its configuration, data or observers' settings: resume by
 //! building a trainer the same way and calling [`Trainer::restore`].
 //!
 //! ```
@@ -28,12 +41,14 @@
 //! straight.run()?;
 //! let mut first = make()?;
 //! first.run_for(2)?;
-//! let json = first.checkpoint().to_json()?;
+//! let text = first.checkpoint().to_text()?;
 //! let mut resumed = make()?;
-//! resumed.restore(&Checkpoint::from_json(&json)?)?;
+//! resumed.restore(&Checkpoint::from_text(&text)?)?;
 //! resumed.run()?;
 //! assert_eq!(resumed.model().params(), straight.model().params());
-//! assert!(Checkpoint::<f64>::from_json(&json[..json.len() / 2]).is_err()); // truncated
+//! assert!(Checkpoint::<f64>::from_text(&text[..text.len() / 2]).is_err()); // truncated
+//! let flipped = text.replacen("\"epoch\":2", "\"epoch\":3", 1);
+//! assert!(Checkpoint::<f64>::from_text(&flipped).is_err()); // changed contents
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
@@ -42,15 +57,17 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::io::write_atomic;
-use super::trainer::{Best, TrainRngs, Trainer};
-use super::{History, OptimizerState, json};
+use super::{RunState, Trainer, json};
 use crate::{Error, Float, Mlp, Result};
 
 /// The `format` tag of a checkpoint file.
 pub const CHECKPOINT_FORMAT: &str = "mgs-train-checkpoint";
 
 /// The checkpoint layout version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
+
+/// The default bound on a checkpoint file's size in [`Checkpoint::load`]: 1 GiB.
+pub const CHECKPOINT_MAX_BYTES: u64 = 1 << 30;
 
 /// `"f32"` or `"f64"`.
 fn precision<T: Float>() -> &'static str {
@@ -65,48 +82,42 @@ fn format_err(reason: String) -> Error {
     Error::Format { reason }
 }
 
-/// A regulariser's saved state, by name.
+/// A regulariser's or observer's saved state, by name or position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegularizerState {
-    /// [`Regularizer::name`](super::Regularizer::name).
+pub struct ComponentState {
+    /// The regulariser's name, or the observer's position (`"observer 0"`, …).
     pub name: String,
-    /// [`Regularizer::state`](super::Regularizer::state).
+    /// Its `state()`.
     pub state: Option<serde_json::Value>,
+}
+
+/// The header line of a checkpoint file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    precision: String,
+    payload_bytes: u64,
+    crc32: u32,
 }
 
 /// The complete state of a run between two epochs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Checkpoint<T: Float> {
-    /// Always [`CHECKPOINT_FORMAT`].
-    pub format: String,
-    /// [`CHECKPOINT_VERSION`] when written by this build.
-    pub version: u32,
-    /// `"f32"` or `"f64"`.
-    pub precision: String,
     /// The model's widths `n_0, …, n_L`.
     pub widths: Vec<usize>,
     /// The hidden activations (their `Debug` form, parameters included).
     pub activations: Vec<String>,
-    /// Epochs completed.
-    pub epoch: usize,
     /// The flat parameters.
     #[serde(with = "json::vec")]
     pub params: Vec<T>,
-    /// The optimiser's state.
-    pub optimizer: OptimizerState<T>,
-    /// The generators.
-    pub rngs: TrainRngs,
-    /// The best parameters so far.
-    pub best: Option<Best<T>>,
-    /// Epochs since the last improvement of the monitored loss.
-    pub epochs_without_improvement: usize,
-    /// The run ended early (early stopping or a callback).
-    pub finished: bool,
-    /// The history so far.
-    pub history: History,
+    /// The run's state.
+    pub state: RunState<T>,
     /// The regularisers' states, in order.
-    pub regularizers: Vec<RegularizerState>,
+    pub regularizers: Vec<ComponentState>,
+    /// The observers' states, in order.
+    pub observers: Vec<ComponentState>,
 }
 
 fn activation_names<T: Float>(mlp: &Mlp<T>) -> Vec<String> {
@@ -118,68 +129,94 @@ fn activation_names<T: Float>(mlp: &Mlp<T>) -> Vec<String> {
 }
 
 impl<T: Float> Checkpoint<T> {
-    /// Compact JSON text.
-    pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self)
-            .map_err(|e| format_err(format!("cannot serialise checkpoint: {e}")))
+    /// The file's text: header line and payload (see the module documentation).
+    pub fn to_text(&self) -> Result<String> {
+        let payload = serde_json::to_string(self)
+            .map_err(|e| format_err(format!("cannot serialise checkpoint: {e}")))?;
+        let header = Header {
+            format: CHECKPOINT_FORMAT.to_string(),
+            version: CHECKPOINT_VERSION,
+            precision: precision::<T>().to_string(),
+            payload_bytes: payload.len() as u64,
+            crc32: crc32fast::hash(payload.as_bytes()),
+        };
+        let header = serde_json::to_string(&header)
+            .map_err(|e| format_err(format!("cannot serialise checkpoint header: {e}")))?;
+        Ok(format!("{header}\n{payload}"))
     }
 
-    /// Parses JSON written by [`to_json`](Self::to_json), checking the format tag, the version
-    /// and the precision before the contents.
-    pub fn from_json(text: &str) -> Result<Self> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            if e.is_eof() {
-                format_err(format!(
-                    "truncated checkpoint: the JSON ends early (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ))
-            } else {
-                format_err(format!("not a JSON checkpoint: {e}"))
-            }
+    /// Parses text written by [`to_text`](Self::to_text), checking the header, the payload's
+    /// length and checksum, and then the contents.
+    pub fn from_text(text: &str) -> Result<Self> {
+        let (head, payload) = text.split_once('\n').ok_or_else(|| {
+            format_err("not an mgs training checkpoint: no header line".into())
         })?;
-        let obj = value.as_object().ok_or_else(|| {
-            format_err("not an mgs training checkpoint: the JSON is not an object".into())
+        let header: Header = serde_json::from_str(head).map_err(|e| {
+            format_err(format!("not an mgs training checkpoint: bad header line ({e})"))
         })?;
-        if obj.get("format").and_then(|f| f.as_str()) != Some(CHECKPOINT_FORMAT) {
+        if header.format != CHECKPOINT_FORMAT {
             return Err(format_err(format!(
-                "not an mgs training checkpoint: no \"format\": \"{CHECKPOINT_FORMAT}\" field"
+                "not an mgs training checkpoint: format is {:?}, not {CHECKPOINT_FORMAT:?}",
+                header.format
             )));
         }
-        match obj.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(CHECKPOINT_VERSION) => {}
-            Some(v) => {
-                return Err(format_err(format!(
-                    "checkpoint version {v} is not supported (this build reads version \
-                     {CHECKPOINT_VERSION})"
-                )));
-            }
-            None => return Err(format_err("checkpoint has no numeric \"version\"".into())),
+        if header.version != CHECKPOINT_VERSION {
+            return Err(format_err(format!(
+                "checkpoint version {} is not supported (this build reads version \
+                 {CHECKPOINT_VERSION})",
+                header.version
+            )));
         }
-        let found = obj.get("precision").and_then(|p| p.as_str());
-        if found != Some(precision::<T>()) {
+        if header.precision != precision::<T>() {
             return Err(format_err(format!(
                 "checkpoint precision is {}, the model is {}",
-                found.unwrap_or("missing"),
+                header.precision,
                 precision::<T>()
             )));
         }
-        serde_json::from_value(value).map_err(|e| format_err(format!("malformed checkpoint: {e}")))
+        if payload.len() as u64 != header.payload_bytes {
+            return Err(format_err(format!(
+                "truncated or extended checkpoint: the payload has {} bytes, the header says {}",
+                payload.len(),
+                header.payload_bytes
+            )));
+        }
+        let crc = crc32fast::hash(payload.as_bytes());
+        if crc != header.crc32 {
+            return Err(format_err(format!(
+                "corrupted checkpoint: payload checksum {crc:08x}, the header says {:08x}",
+                header.crc32
+            )));
+        }
+        let ckpt: Self = serde_json::from_str(payload)
+            .map_err(|e| format_err(format!("malformed checkpoint: {e}")))?;
+        ckpt.validate()?;
+        Ok(ckpt)
     }
 
-    /// Writes the checkpoint to `path` (temporary file in the same directory, then rename).
+    /// Checks the contents' consistency (shapes, finiteness, generators, history).
+    pub fn validate(&self) -> Result<()> {
+        let n_params = self.params.len();
+        crate::error::check_finite("checkpoint parameters", &self.params)?;
+        self.state.validate(n_params)
+    }
+
+    /// Writes the checkpoint to `path` atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), self.to_json()?.as_bytes())
+        write_atomic(path.as_ref(), self.to_text()?.as_bytes())
     }
 
-    /// Reads a checkpoint written by [`save`](Self::save).
+    /// Reads a checkpoint written by [`save`](Self::save) (at most [`CHECKPOINT_MAX_BYTES`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::load_limited(path, CHECKPOINT_MAX_BYTES)
+    }
+
+    /// Reads a checkpoint of at most `max_bytes` bytes (a larger file is an error, read no
+    /// further).
+    pub fn load_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Self::from_json(&text).map_err(|e| match e {
+        let text = super::io::read_to_string_limited(path, max_bytes)?;
+        Self::from_text(&text).map_err(|e| match e {
             Error::Format { reason } => format_err(format!("{}: {reason}", path.display())),
             other => other,
         })
@@ -189,27 +226,26 @@ impl<T: Float> Checkpoint<T> {
 impl<T: Float> Trainer<'_, T> {
     /// The run's current state as a checkpoint.
     pub fn checkpoint(&self) -> Checkpoint<T> {
-        let s = &self.state;
         Checkpoint {
-            format: CHECKPOINT_FORMAT.to_string(),
-            version: CHECKPOINT_VERSION,
-            precision: precision::<T>().to_string(),
             widths: self.mlp.arch().widths().to_vec(),
             activations: activation_names(&self.mlp),
-            epoch: s.epoch,
             params: self.mlp.params().to_vec(),
-            optimizer: s.optimizer.clone(),
-            rngs: s.rngs.clone(),
-            best: s.best.clone(),
-            epochs_without_improvement: s.since_improvement,
-            finished: s.finished,
-            history: s.history.clone(),
+            state: self.state.clone(),
             regularizers: self
                 .regularizers
                 .iter()
-                .map(|r| RegularizerState {
+                .map(|r| ComponentState {
                     name: r.name().to_string(),
                     state: r.state(),
+                })
+                .collect(),
+            observers: self
+                .observers
+                .iter()
+                .enumerate()
+                .map(|(i, (_, o))| ComponentState {
+                    name: format!("observer {i}"),
+                    state: o.state(),
                 })
                 .collect(),
         }
@@ -221,16 +257,12 @@ impl<T: Float> Trainer<'_, T> {
     }
 
     /// Puts the run into the state of `ckpt`. The trainer must have been built like the one
-    /// that wrote it (same architecture, optimiser kind and regularisers, in order); the
-    /// configuration, data, monitor and callbacks are the trainer's own. Everything is checked
-    /// before anything changes (except that a regulariser rejecting its state may leave earlier
-    /// regularisers restored).
+    /// that wrote it (same architecture, optimiser kind, loss, regularisers and observers, in
+    /// order); the configuration, data and observers' settings are the trainer's own. Everything
+    /// the trainer can check is checked before anything changes (a regulariser or observer
+    /// rejecting its state may leave earlier ones restored).
     pub fn restore(&mut self, ckpt: &Checkpoint<T>) -> Result<()> {
-        if ckpt.format != CHECKPOINT_FORMAT || ckpt.version != CHECKPOINT_VERSION {
-            return Err(format_err(format!(
-                "not a version-{CHECKPOINT_VERSION} mgs training checkpoint"
-            )));
-        }
+        ckpt.validate()?;
         if ckpt.widths != self.mlp.arch().widths()
             || ckpt.activations != activation_names(&self.mlp)
         {
@@ -250,25 +282,7 @@ impl<T: Float> Trainer<'_, T> {
                 found: (ckpt.params.len(), 1),
             });
         }
-        crate::error::check_finite("checkpoint parameters", &ckpt.params)?;
-        self.config.optimizer.check_state(&ckpt.optimizer, p)?;
-        if let Some(best) = &ckpt.best {
-            if best.params.len() != p {
-                return Err(Error::ShapeMismatch {
-                    what: "checkpoint best parameters",
-                    expected: (p, 1),
-                    found: (best.params.len(), 1),
-                });
-            }
-            crate::error::check_finite("checkpoint best parameters", &best.params)?;
-        }
-        if ckpt.history.epochs.len() != ckpt.epoch {
-            return Err(format_err(format!(
-                "inconsistent checkpoint: epoch {} but {} history records",
-                ckpt.epoch,
-                ckpt.history.epochs.len()
-            )));
-        }
+        self.config.optimizer.check_state(&ckpt.state.optimizer, p)?;
         let names: Vec<&str> = ckpt.regularizers.iter().map(|r| r.name.as_str()).collect();
         let ours = self.regularizer_names();
         if names != ours {
@@ -276,20 +290,26 @@ impl<T: Float> Trainer<'_, T> {
                 "checkpoint has regularisers {names:?}, the trainer has {ours:?}"
             )));
         }
+        if ckpt.observers.len() != self.observers.len() {
+            return Err(format_err(format!(
+                "checkpoint has {} observers, the trainer has {}",
+                ckpt.observers.len(),
+                self.observers.len()
+            )));
+        }
+        self.loss.set_state(&ckpt.state.loss_state)?;
         for (reg, saved) in self.regularizers.iter_mut().zip(&ckpt.regularizers) {
             if let Some(state) = &saved.state {
                 reg.load_state(state)?;
             }
         }
+        for ((_, obs), saved) in self.observers.iter_mut().zip(&ckpt.observers) {
+            if let Some(state) = &saved.state {
+                obs.load_state(state)?;
+            }
+        }
         self.mlp.set_params(&ckpt.params)?;
-        let s = &mut self.state;
-        s.epoch = ckpt.epoch;
-        s.optimizer = ckpt.optimizer.clone();
-        s.rngs = ckpt.rngs.clone();
-        s.best = ckpt.best.clone();
-        s.since_improvement = ckpt.epochs_without_improvement;
-        s.finished = ckpt.finished;
-        s.history = ckpt.history.clone();
+        self.state = ckpt.state.clone();
         self.failed = None;
         Ok(())
     }

@@ -1,11 +1,15 @@
-//! The record of a training run: one [`EpochRecord`] per epoch, written as CSV or JSON.
+//! The record of a training run: one [`EpochRecord`] per epoch, the selected epochs, and CSV or
+//! JSON forms of it.
 //!
 //! JSON (through serde) round-trips exactly, non-finite values included (written as the strings
 //! `"NaN"`, `"inf"`, `"-inf"`). CSV has one row per epoch and the columns `epoch, lr,
-//! train_loss, train_eval_loss, train_eval_accuracy, val_loss, val_accuracy, test_loss,
-//! test_accuracy`, then one `penalty.<name>` column per regulariser and one column per
-//! monitored metric (in order of first appearance), then `wall_time_s`; absent values are empty
-//! cells, and numbers are written in Rust's shortest round-trip form.
+//! train_loss, new_best`, then `<set>_loss, <set>_cross_entropy, <set>_accuracy` for the sets
+//! `train_eval`, `val` and `test`, then one `penalty.<name>` column per regulariser, one column
+//! per scalar metric, and for each (probe, kernel) pair of MGS records the columns
+//! `mgs.<probe>.<kernel>.<summary>` (and `mgs.<probe>.<kernel>.layer<l>.trace_share` /
+//! `.normalized_logdet` when layers were measured), all in order of first appearance, then
+//! `wall_time_s`; absent values are empty cells, and numbers are written in Rust's shortest
+//! round-trip form.
 //!
 //! ```
 //! use mgs::train::{EpochRecord, Evaluation, History};
@@ -14,19 +18,24 @@
 //!     epoch: 0,
 //!     lr: 0.1,
 //!     train_loss: 0.7,
-//!     train: Evaluation { loss: 0.6, accuracy: Some(0.75) },
+//!     train: Evaluation { loss: 0.6, cross_entropy: Some(0.6), accuracy: Some(0.75) },
 //!     val: None,
 //!     test: None,
+//!     new_best: true,
 //!     penalties: vec![("l2".into(), 0.01)],
-//!     metrics: vec![("mgs_trace".into(), f64::NAN)],
+//!     metrics: vec![("param_norm".into(), f64::NAN)],
+//!     mgs: Vec::new(),
 //!     wall_time_s: 0.5,
 //! });
+//! h.selected_epoch = Some(0);
 //! let csv = h.to_csv();
-//! assert!(csv.starts_with("epoch,lr,train_loss,train_eval_loss,train_eval_accuracy,val_loss"));
-//! assert!(csv.lines().nth(1).unwrap().starts_with("0,0.1,0.7,0.6,0.75,,,,,0.01,NaN,0.5"));
+//! assert!(csv.starts_with("epoch,lr,train_loss,new_best,train_eval_loss,train_eval_cross_entropy"));
+//! assert!(csv.lines().nth(1).unwrap().starts_with("0,0.1,0.7,1,0.6,0.6,0.75,,,,,,,0.01,NaN,0.5"));
 //! let back = History::from_json(&h.to_json()?)?;
 //! assert_eq!(back.without_timing().epochs.len(), 1);
 //! assert!(back.epochs[0].metrics[0].1.is_nan());
+//! let summary = h.summary().unwrap();
+//! assert_eq!(summary.selected.epoch, Some(0));
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
@@ -36,56 +45,47 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::io::write_atomic;
-use super::json;
+use super::{EpochRecord, Evaluation, KernelSummary};
 use crate::{Error, Result};
-
-/// Loss and (for class targets) accuracy of the model on a data set, in evaluation mode.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// Mean loss (no label smoothing, no dropout, no noise).
-    #[serde(with = "json::f64")]
-    pub loss: f64,
-    /// Fraction classified correctly, for class targets.
-    pub accuracy: Option<f64>,
-}
-
-/// What happened in one epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 0-based epoch.
-    pub epoch: usize,
-    /// Learning rate used in this epoch.
-    pub lr: f64,
-    /// Mean training-mode data loss over the epoch's batches (each taken before its step,
-    /// weighted by batch size; with dropout, noise and label smoothing as configured).
-    pub train_loss: f64,
-    /// Evaluation on the whole training set at the end of the epoch.
-    pub train: Evaluation,
-    /// Evaluation on the validation set, if one was given.
-    pub val: Option<Evaluation>,
-    /// Evaluation on the test set, if one was given.
-    pub test: Option<Evaluation>,
-    /// Mean value of each regulariser's penalty over the epoch's steps, by name.
-    #[serde(with = "json::named")]
-    pub penalties: Vec<(String, f64)>,
-    /// The monitor's metrics, on epochs where it ran (empty otherwise).
-    #[serde(with = "json::named")]
-    pub metrics: Vec<(String, f64)>,
-    /// Wall-clock seconds spent on this epoch (training, evaluation, monitor).
-    pub wall_time_s: f64,
-}
 
 /// The record of a run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct History {
     /// One record per completed epoch, in order.
     pub epochs: Vec<EpochRecord>,
-    /// Epoch (0-based) whose parameters had the lowest monitored loss (validation loss if a
-    /// validation set was given, else the evaluated training loss); `None` while the initial
-    /// parameters are the best.
-    pub best_epoch: Option<usize>,
+    /// The loop's selected checkpoint: the epoch (0-based) whose parameters had the lowest
+    /// selection loss (see [`SelectOn`](super::SelectOn)); `None` while the initial parameters
+    /// are the best.
+    pub selected_epoch: Option<usize>,
+    /// The epoch with the highest validation accuracy (first one on ties), for class targets.
+    pub best_accuracy_epoch: Option<usize>,
+    /// Epochs chosen by other selection rules (e.g. the label-free
+    /// [`MgsSelector`](super::MgsSelector)), by rule name.
+    pub rule_selections: Vec<(String, Option<usize>)>,
     /// Why the run ended before its configured number of epochs, if it did.
     pub stopped: Option<String>,
+}
+
+/// Evaluations of one epoch: training, validation and test sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochEvaluations {
+    /// The epoch (0-based; `None` for the initial parameters).
+    pub epoch: Option<usize>,
+    /// On the training set.
+    pub train: Option<Evaluation>,
+    /// On the validation set.
+    pub val: Option<Evaluation>,
+    /// On the test set.
+    pub test: Option<Evaluation>,
+}
+
+/// The last epoch and the selected epoch of a run, side by side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSummary {
+    /// The last completed epoch.
+    pub last: EpochEvaluations,
+    /// The loop's selected checkpoint (lowest selection loss).
+    pub selected: EpochEvaluations,
 }
 
 fn csv_field(out: &mut String, s: &str) {
@@ -121,6 +121,77 @@ fn lookup(list: &[(String, f64)], name: &str) -> Option<f64> {
     list.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
 }
 
+/// One CSV column of MGS records: probe, kernel, optional layer, summary name.
+struct MgsColumn {
+    probe: String,
+    kernel: crate::kernel::KernelKind,
+    layer: Option<usize>,
+    stat: &'static str,
+}
+
+impl MgsColumn {
+    fn name(&self) -> String {
+        match self.layer {
+            None => format!("mgs.{}.{}.{}", self.probe, self.kernel.name(), self.stat),
+            Some(l) => format!(
+                "mgs.{}.{}.layer{l}.{}",
+                self.probe,
+                self.kernel.name(),
+                self.stat
+            ),
+        }
+    }
+
+    fn value(&self, e: &EpochRecord) -> Option<f64> {
+        let m = e.mgs(&self.probe, self.kernel)?;
+        match self.layer {
+            None => m.summary.get(self.stat),
+            Some(l) => m.layers.get(l).map(|s| match self.stat {
+                "trace_share" => s.trace_share,
+                _ => s.normalized_logdet,
+            }),
+        }
+    }
+}
+
+/// The MGS columns of a history, in order of first appearance.
+fn mgs_columns(h: &History) -> Vec<MgsColumn> {
+    let mut seen: Vec<(&str, crate::kernel::KernelKind, usize)> = Vec::new();
+    for e in &h.epochs {
+        for m in &e.mgs {
+            match seen
+                .iter_mut()
+                .find(|(p, k, _)| *p == m.probe && *k == m.kernel)
+            {
+                Some(entry) => entry.2 = entry.2.max(m.layers.len()),
+                None => seen.push((&m.probe, m.kernel, m.layers.len())),
+            }
+        }
+    }
+    let mut cols = Vec::new();
+    for (probe, kernel, layers) in seen {
+        for stat in KernelSummary::NAMES {
+            cols.push(MgsColumn {
+                probe: probe.to_string(),
+                kernel,
+                layer: None,
+                stat,
+            });
+        }
+        for l in 0..layers {
+            for stat in ["trace_share", "normalized_logdet"] {
+                cols.push(MgsColumn {
+                    probe: probe.to_string(),
+                    kernel,
+                    layer: Some(l),
+                    stat,
+                });
+            }
+        }
+    }
+    cols
+}
+
 impl History {
     /// A copy with every wall time set to 0 (to compare runs that must agree bit for bit).
     pub fn without_timing(&self) -> History {
@@ -136,14 +207,41 @@ impl History {
         self.epochs.last()
     }
 
+    /// The last epoch's and the selected epoch's evaluations side by side (`None` before the
+    /// first epoch). Without a selected epoch (the initial parameters were never beaten) the
+    /// selected side has `epoch: None` and no evaluations.
+    pub fn summary(&self) -> Option<RunSummary> {
+        let last = self.last()?;
+        let evals = |e: &EpochRecord| EpochEvaluations {
+            epoch: Some(e.epoch),
+            train: Some(e.train),
+            val: e.val,
+            test: e.test,
+        };
+        let selected = match self.selected_epoch.and_then(|k| self.epochs.get(k)) {
+            Some(e) => evals(e),
+            None => EpochEvaluations {
+                epoch: None,
+                train: None,
+                val: None,
+                test: None,
+            },
+        };
+        Some(RunSummary {
+            last: evals(last),
+            selected,
+        })
+    }
+
     /// The history as CSV text (see the module documentation).
     pub fn to_csv(&self) -> String {
         let penalties = names(self.epochs.iter().map(|e| e.penalties.as_slice()));
         let metrics = names(self.epochs.iter().map(|e| e.metrics.as_slice()));
-        let mut out = String::from(
-            "epoch,lr,train_loss,train_eval_loss,train_eval_accuracy,val_loss,val_accuracy,\
-             test_loss,test_accuracy",
-        );
+        let mgs = mgs_columns(self);
+        let mut out = String::from("epoch,lr,train_loss,new_best");
+        for set in ["train_eval", "val", "test"] {
+            let _ = write!(out, ",{set}_loss,{set}_cross_entropy,{set}_accuracy");
+        }
         for p in &penalties {
             out.push(',');
             csv_field(&mut out, &format!("penalty.{p}"));
@@ -152,17 +250,26 @@ impl History {
             out.push(',');
             csv_field(&mut out, m);
         }
+        for c in &mgs {
+            out.push(',');
+            csv_field(&mut out, &c.name());
+        }
         out.push_str(",wall_time_s\n");
         for e in &self.epochs {
             let _ = write!(out, "{}", e.epoch);
-            let evals = [Some(e.train), e.val, e.test];
-            let mut cells = vec![Some(e.lr), Some(e.train_loss)];
-            for ev in evals {
+            let mut cells = vec![
+                Some(e.lr),
+                Some(e.train_loss),
+                Some(f64::from(u8::from(e.new_best))),
+            ];
+            for ev in [Some(e.train), e.val, e.test] {
                 cells.push(ev.map(|v| v.loss));
+                cells.push(ev.and_then(|v| v.cross_entropy));
                 cells.push(ev.and_then(|v| v.accuracy));
             }
             cells.extend(penalties.iter().map(|p| lookup(&e.penalties, p)));
             cells.extend(metrics.iter().map(|m| lookup(&e.metrics, m)));
+            cells.extend(mgs.iter().map(|c| c.value(e)));
             cells.push(Some(e.wall_time_s));
             for c in cells {
                 out.push(',');

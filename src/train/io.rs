@@ -38,3 +38,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         io_err(path, e)
     })
 }
+
+/// Reads `path` as UTF-8 text of at most `limit` bytes; a larger file (or an endless one such as
+/// `/dev/zero`) is an error, and nothing past the limit is read.
+pub(crate) fn read_to_string_limited(path: &Path, limit: u64) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let mut text = String::new();
+    file.take(limit.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(|e| io_err(path, e))?;
+    if text.len() as u64 > limit {
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            message: format!("the file is larger than the limit of {limit} bytes"),
+        });
+    }
+    Ok(text)
+}

@@ -1,21 +1,32 @@
-//! Training small MLPs on the CPU: losses, optimisers, schedules, regularisers, dropout, the
-//! training loop with evaluation and monitoring, histories and exact-resume checkpoints.
+//! Training small MLPs on the CPU, in three parts kept apart:
 //!
-//! One concept per module:
+//! - the **step** (one optimiser step on one mini-batch: gather, batch transforms such as input
+//!   noise and [`Mixup`], forward pass with dropout, [`Loss`], [`Regularizer`]s, backward pass,
+//!   update), which owns the buffers that live across steps and allocates nothing after the first;
+//! - the **loop** ([`Trainer`]: epochs, schedule, evaluation, checkpoint selection, early stopping,
+//!   checkpoint cadence);
+//! - **observers** ([`Observer`]: any number, each called at the start, after the epochs its
+//!   [`ObserveMode`] selects, and at the end — the [`MgsMonitor`], the label-free [`MgsSelector`],
+//!   metric closures, callbacks and the [`progress_printer`]).
 //!
-//! - [`loss`] — mean squared error and softmax cross-entropy (label smoothing), accuracy;
-//! - [`optim`] — SGD (momentum, Nesterov, decoupled decay), Adam, AdamW; learning-rate schedules;
-//! - [`regularizer`] — the [`Regularizer`] trait (how penalties such as L2 or MGS plug in);
-//! - [`mgs`] — the MGS penalty as a regulariser and the MGS metrics as a monitor;
+//! The run's state is a value ([`RunState`]) that [`Checkpoint`]s persist. One concept per module:
+//!
+//! - [`loss`] — the [`Loss`] trait and the built-in losses ([`LossConfig`]);
+//! - [`optim`] — SGD, Adam, AdamW; learning-rate schedules;
+//! - [`regularizer`] — the [`Regularizer`] trait and [`L2Penalty`];
+//! - [`mgs`] — the MGS penalty as a regulariser, the MGS monitor and selector;
 //! - [`dropout`] — training-mode forward pass with dropout masks and its VJP;
 //! - [`data`] — borrowed data sets;
-//! - [`trainer`] — [`TrainConfig`], [`Trainer`], [`Monitor`], callbacks, early stopping;
-//! - [`history`] — per-epoch records, CSV and JSON;
-//! - [`checkpoint`] — save, load, resume bit for bit.
+//! - `batch`, `step` — mini-batches, mixup and noise, the step (crate-private);
+//! - [`config`] — [`TrainConfig`] and its parts;
+//! - [`trainer`] — the loop; [`evaluate`](fn@evaluate) — evaluation mode;
+//! - [`observer`] — the [`Observer`] trait;
+//! - [`record`], [`history`] — per-epoch records, the run's history, CSV and JSON;
+//! - [`state`], [`checkpoint`] — the run state; save, load, resume bit for bit.
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{Adam, Dataset, L2Penalty, Optimizer, TrainConfig, Trainer};
+//! use mgs::train::{Adam, Dataset, L2Penalty, LossConfig, Mixup, Optimizer, TrainConfig, Trainer};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 //! let x = Mat::from_fn(32, 2, |i, j| ((i * 13 + j * 5) % 17) as f64 / 8.0 - 1.0);
 //! let y: Vec<usize> = (0..32).map(|i| usize::from(x[(i, 0)] > x[(i, 1)])).collect();
@@ -26,6 +37,8 @@
 //!     epochs: 5,
 //!     batch_size: 8,
 //!     optimizer: Optimizer::Adam(Adam { lr: 1e-2, ..Adam::default() }),
+//!     loss: LossConfig::GeneralizedCrossEntropy { q: 0.7 },
+//!     mixup: Some(Mixup::new(0.4)?),
 //!     dropout: 0.1,
 //!     seed: 42,
 //!     ..TrainConfig::default()
@@ -40,29 +53,42 @@
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
+mod batch;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod dropout;
+mod evaluate;
 pub mod history;
 mod io;
 mod json;
 pub mod loss;
 pub mod mgs;
+pub mod observer;
 pub mod optim;
+pub mod record;
 pub mod regularizer;
+pub mod state;
+mod step;
 pub mod trainer;
 
-pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, RegularizerState};
+pub use batch::Mixup;
+pub use checkpoint::{
+    CHECKPOINT_FORMAT, CHECKPOINT_MAX_BYTES, CHECKPOINT_VERSION, Checkpoint, ComponentState,
+};
+pub use config::{AutoCheckpoint, EarlyStopping, SelectOn, TrainConfig};
 pub use data::Dataset;
 pub use dropout::{DropoutPass, check_dropout_rate};
-pub use history::{EpochRecord, Evaluation, History};
+pub use evaluate::evaluate;
+pub use history::{EpochEvaluations, History, RunSummary};
 pub use loss::{
-    Loss, Targets, accuracy, mean_squared_error, mean_squared_error_classes, softmax_cross_entropy,
+    Bootstrapping, CrossEntropy, EarlyLearning, GeneralizedCrossEntropy, Loss, LossConfig,
+    MeanSquaredError, SymmetricCrossEntropy, Targets, accuracy,
 };
-pub use mgs::{MgsMonitor, MgsRegularizer};
+pub use mgs::{Extremum, MgsMonitor, MgsRegularizer, MgsSelector, WeightSchedule};
+pub use observer::{Control, ObserveMode, Observation, Observer, progress_printer};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerKind, OptimizerState, Schedule, Sgd};
+pub use record::{EpochRecord, Evaluation, KernelSummary, LayerSummary, MgsRecord};
 pub use regularizer::{L2Penalty, Regularizer, StepContext};
-pub use trainer::{
-    AutoCheckpoint, Best, Control, EarlyStopping, Monitor, TrainConfig, TrainRngs, Trainer,
-    evaluate, progress_printer,
-};
+pub use state::{RunState, Selected, TrainRngs};
+pub use trainer::Trainer;

@@ -1,0 +1,171 @@
+//! What one epoch recorded: evaluations, penalties, observers' scalar metrics and typed MGS
+//! measurements.
+
+use serde::{Deserialize, Serialize};
+
+use super::json;
+use crate::kernel::KernelKind;
+
+/// Losses and (for class targets) accuracy of the model on a data set, in evaluation mode (no
+/// dropout, noise, mixup or label smoothing).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean evaluation-mode value of the run's loss ([`Loss::evaluate`](super::Loss::evaluate)).
+    #[serde(with = "json::f64")]
+    pub loss: f64,
+    /// Mean softmax cross-entropy of the outputs read as logits, for class targets: the same
+    /// yardstick for every loss, so that selection can treat every method alike.
+    pub cross_entropy: Option<f64>,
+    /// Fraction classified correctly, for class targets.
+    pub accuracy: Option<f64>,
+}
+
+/// Summaries of one MGS kernel (computed in `f64`; see [`crate::metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KernelSummary {
+    /// `tr(K)/m`.
+    #[serde(with = "json::f64")]
+    pub trace: f64,
+    /// `(1/m) log det K_ε`.
+    #[serde(with = "json::f64")]
+    pub logdet: f64,
+    /// `logdet − log τ`: scale-free; lower means more similar gradients.
+    #[serde(with = "json::f64")]
+    pub normalized_logdet: f64,
+    /// Mean off-diagonal cosine similarity.
+    #[serde(with = "json::f64")]
+    pub cosine_mean: f64,
+    /// `(1/m) log det(K̂ + ε I)` of the cosine kernel.
+    #[serde(with = "json::f64")]
+    pub cosine_logdet: f64,
+    /// `exp` of the spectral entropy (when the spectrum was computed).
+    pub effective_rank: Option<f64>,
+    /// `λ_max(K_ε)/λ_min(K_ε)` (when the spectrum was computed).
+    pub condition_number: Option<f64>,
+}
+
+impl KernelSummary {
+    /// Names of the summaries, in the order of [`values`](Self::values) (CSV columns).
+    pub const NAMES: [&'static str; 7] = [
+        "trace",
+        "logdet",
+        "normalized_logdet",
+        "cosine_mean",
+        "cosine_logdet",
+        "effective_rank",
+        "condition_number",
+    ];
+
+    /// The summaries in the order of [`NAMES`](Self::NAMES) (`None` where not computed).
+    pub fn values(&self) -> [Option<f64>; 7] {
+        [
+            Some(self.trace),
+            Some(self.logdet),
+            Some(self.normalized_logdet),
+            Some(self.cosine_mean),
+            Some(self.cosine_logdet),
+            self.effective_rank,
+            self.condition_number,
+        ]
+    }
+
+    /// The summary named `name` (one of [`NAMES`](Self::NAMES)).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        let i = Self::NAMES.iter().position(|n| *n == name)?;
+        self.values()[i]
+    }
+}
+
+/// One layer's term `K_l` of the factorised kernel `K = Σ_l K_l`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    /// `tr(K_l)/tr(K)`: the layer's share of the mean squared gradient norm (shares sum to 1).
+    #[serde(with = "json::f64")]
+    pub trace_share: f64,
+    /// The layer term's own normalised log-determinant: how similar the gradients of this
+    /// layer's parameters are.
+    #[serde(with = "json::f64")]
+    pub normalized_logdet: f64,
+}
+
+/// MGS of one kernel kind on one named probe set, measured after an epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MgsRecord {
+    /// The probe set's name (e.g. `"clean_train"`).
+    pub probe: String,
+    /// The kernel.
+    pub kernel: KernelKind,
+    /// Summaries of the whole kernel.
+    pub summary: KernelSummary,
+    /// Per-layer decomposition, first layer first (empty unless requested).
+    pub layers: Vec<LayerSummary>,
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Learning rate used in this epoch.
+    pub lr: f64,
+    /// Mean training-mode data loss over the epoch's batches (each taken before its step,
+    /// weighted by batch size; with dropout, noise, mixup and label smoothing as configured).
+    pub train_loss: f64,
+    /// Evaluation on the whole training set at the end of the epoch.
+    pub train: Evaluation,
+    /// Evaluation on the validation set, if one was given.
+    pub val: Option<Evaluation>,
+    /// Evaluation on the test set, if one was given.
+    pub test: Option<Evaluation>,
+    /// Whether this epoch's parameters are the loop's new selection (lowest validation loss so
+    /// far, by more than the early-stopping `min_delta` when early stopping is on).
+    pub new_best: bool,
+    /// Mean value of each regulariser's penalty over the epoch's steps, by name.
+    #[serde(with = "json::named")]
+    pub penalties: Vec<(String, f64)>,
+    /// Scalar metrics that observers recorded after this epoch (empty when none ran).
+    #[serde(with = "json::named")]
+    pub metrics: Vec<(String, f64)>,
+    /// MGS measurements that observers recorded after this epoch.
+    pub mgs: Vec<MgsRecord>,
+    /// Wall-clock seconds spent on this epoch (training, evaluation, observers).
+    pub wall_time_s: f64,
+}
+
+impl EpochRecord {
+    /// The MGS record of `kernel` on the probe named `probe`, if one was measured.
+    pub fn mgs(&self, probe: &str, kernel: KernelKind) -> Option<&MgsRecord> {
+        self.mgs
+            .iter()
+            .find(|m| m.probe == probe && m.kernel == kernel)
+    }
+
+    /// One line for progress displays.
+    pub fn summary_line(&self) -> String {
+        let mut line = format!(
+            "epoch {:>4}  lr {:.3e}  train {:.6}",
+            self.epoch, self.lr, self.train_loss
+        );
+        for (name, ev) in [("val", self.val), ("test", self.test)] {
+            if let Some(ev) = ev {
+                line.push_str(&format!("  {name} {:.6}", ev.loss));
+                if let Some(a) = ev.accuracy {
+                    line.push_str(&format!(" ({:.2}%)", 100.0 * a));
+                }
+            }
+        }
+        for (name, v) in &self.metrics {
+            line.push_str(&format!("  {name} {v:.4e}"));
+        }
+        for m in &self.mgs {
+            line.push_str(&format!(
+                "  {}.{}.nlogdet {:.4}",
+                m.probe,
+                m.kernel.name(),
+                m.summary.normalized_logdet
+            ));
+        }
+        line.push_str(&format!("  {:.2}s", self.wall_time_s));
+        line
+    }
+}
