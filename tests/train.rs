@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use faer::{Mat, MatRef, Par};
 use mgs::derivatives::vjp_into;
 use mgs::train::{
-    Adam, AdamW, Checkpoint, Control, Dataset, DropoutPass, EarlyStopping, Loss, Optimizer,
-    Regularizer, Schedule, Sgd, StepContext, Targets, TrainConfig, Trainer, accuracy,
-    mean_squared_error, mean_squared_error_classes, softmax_cross_entropy,
+    Adam, AdamW, Checkpoint, Control, CrossEntropy, Dataset, DropoutPass, EarlyStopping, Loss,
+    LossConfig, MeanSquaredError, Optimizer, Regularizer, Schedule, Sgd, StepContext, Targets,
+    TrainConfig, Trainer, accuracy,
 };
 use mgs::{Activation, Architecture, Error, Init, Mlp, rng_from_seed};
 use rand_distr::{Distribution, Normal};
@@ -77,10 +77,6 @@ fn flat(m: MatRef<'_, f64>) -> Vec<f64> {
         .collect()
 }
 
-fn unflat(v: &[f64], n: usize, c: usize) -> Mat<f64> {
-    Mat::from_fn(n, c, |i, j| v[i * c + j])
-}
-
 fn tmp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mgs-train-test-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -92,84 +88,7 @@ const FD_TOL: f64 = 1e-7;
 const FD_STEP: f64 = 1e-5;
 
 // ---------------------------------------------------------------------------------------------
-// Losses
-
-#[test]
-fn loss_gradients_match_central_differences() {
-    let (n, c) = (6, 4);
-    let logits = randn(n, c, 1);
-    let labels = [0usize, 3, 1, 1, 2, 0];
-    let targets = randn(n, c, 2);
-    let z0 = flat(logits.as_ref());
-
-    type LossFn<'a> = Box<dyn Fn(MatRef<'_, f64>, Option<faer::MatMut<'_, f64>>) -> f64 + 'a>;
-    let cases: Vec<(&str, LossFn)> = vec![
-        (
-            "cross-entropy",
-            Box::new(|z, g| softmax_cross_entropy(z, &labels, 0.0, g).unwrap()),
-        ),
-        (
-            "cross-entropy, smoothing 0.1",
-            Box::new(|z, g| softmax_cross_entropy(z, &labels, 0.1, g).unwrap()),
-        ),
-        (
-            "mse",
-            Box::new(|z, g| mean_squared_error(z, targets.as_ref(), g).unwrap()),
-        ),
-        (
-            "mse on one-hot, smoothing 0.2",
-            Box::new(|z, g| mean_squared_error_classes(z, &labels, 0.2, g).unwrap()),
-        ),
-    ];
-    for (name, f) in &cases {
-        let mut g = Mat::zeros(n, c);
-        f(logits.as_ref(), Some(g.as_mut()));
-        let fd = central_diff(&z0, FD_STEP, |z| f(unflat(z, n, c).as_ref(), None));
-        let err = rel_err(&flat(g.as_ref()), &fd);
-        eprintln!("{name}: relative error {err:e}");
-        assert!(err <= FD_TOL, "{name}: relative error {err:e} > {FD_TOL:e}");
-    }
-}
-
-#[test]
-fn loss_values_by_hand() {
-    // MSE is the mean over samples of ½‖f − y‖².
-    let f = Mat::from_fn(2, 2, |i, j| (i + j) as f64);
-    let y = Mat::zeros(2, 2);
-    let l: f64 = mean_squared_error(f.as_ref(), y.as_ref(), None).unwrap();
-    assert_eq!(l, 0.5 * (1.0 + 1.0 + 4.0) / 2.0);
-    // Cross-entropy with smoothing ε: target (1 − ε)·onehot + ε/C.
-    let z = Mat::from_fn(1, 3, |_, j| j as f64);
-    let lse = (1.0f64 + 1f64.exp() + 2f64.exp()).ln();
-    let eps = 0.3;
-    let expected = (1.0 - eps + eps / 3.0) * (lse - 0.0) + eps / 3.0 * ((lse - 1.0) + (lse - 2.0));
-    let l = softmax_cross_entropy(z.as_ref(), &[0], eps, None).unwrap();
-    assert!((l - expected).abs() < 1e-14, "{l} vs {expected}");
-    // Stable for huge logits.
-    let z: Mat<f64> = Mat::from_fn(2, 2, |i, j| if i == j { 1e300 } else { -1e300 });
-    let l = softmax_cross_entropy(z.as_ref(), &[0, 1], 0.0, None).unwrap();
-    assert_eq!(l, 0.0);
-    let l = softmax_cross_entropy(z.as_ref(), &[1, 0], 0.0, None).unwrap();
-    assert!(l.is_finite() && l > 1e299);
-    // Accuracy: first maximum wins.
-    let z = Mat::from_fn(3, 2, |i, j| if i == 2 { 1.0 } else { (i + j) as f64 % 2.0 });
-    assert_eq!(accuracy(z.as_ref(), &[1, 0, 0]).unwrap(), 1.0);
-    // Bad input is an error, not a panic.
-    assert!(matches!(
-        accuracy(z.as_ref(), &[1, 0, 5]),
-        Err(Error::InvalidHyperparameter { .. })
-    ));
-    assert!(matches!(
-        softmax_cross_entropy(z.as_ref(), &[1, 0], 0.0, None),
-        Err(Error::ShapeMismatch { .. })
-    ));
-    assert!(softmax_cross_entropy(z.as_ref(), &[1, 0, 0], 1.5, None).is_err());
-    let y = Mat::<f64>::zeros(3, 2);
-    assert!(matches!(
-        Loss::SoftmaxCrossEntropy.value(z.as_ref(), Targets::Regression(y.as_ref()), 0.0),
-        Err(Error::InvalidHyperparameter { name: "loss", .. })
-    ));
-}
+// Losses (the losses themselves are tested in tests/losses.rs)
 
 /// Gradient of the training loss through the network (loss gradient, then VJP) against central
 /// differences in the parameters; without and with dropout (masks held fixed by reseeding).
@@ -185,8 +104,15 @@ fn network_loss_gradient_matches_central_differences() {
             let pass =
                 DropoutPass::new(&m, x.as_ref(), rate, &mut rng_from_seed(11), Par::Seq).unwrap();
             let mut g_out = Mat::zeros(9, 3);
-            let l =
-                softmax_cross_entropy(pass.output(), &labels, 0.05, Some(g_out.as_mut())).unwrap();
+            let l = CrossEntropy::new(0.05)
+                .unwrap()
+                .value_and_grad(
+                    pass.output(),
+                    Targets::Classes(&labels),
+                    None,
+                    Some(g_out.as_mut()),
+                )
+                .unwrap();
             if let Some(g) = grad {
                 vjp_into(&m, pass.cache(), g_out.as_ref(), g, None, Par::Seq).unwrap();
             }
@@ -351,7 +277,9 @@ fn schedules_and_bad_hyperparameters() {
             ..TrainConfig::default()
         },
         TrainConfig {
-            label_smoothing: 2.0,
+            loss: LossConfig::CrossEntropy {
+                label_smoothing: 2.0,
+            },
             ..TrainConfig::default()
         },
         TrainConfig {
@@ -448,7 +376,7 @@ fn regression_with_mse() {
     let config = TrainConfig {
         epochs: 40,
         batch_size: 12,
-        loss: Loss::MeanSquaredError,
+        loss: LossConfig::MeanSquaredError,
         optimizer: Optimizer::Sgd(Sgd {
             lr: 0.05,
             momentum: 0.9,
@@ -463,7 +391,7 @@ fn regression_with_mse() {
     };
     let data = Dataset::regression(x.as_ref(), y.as_ref()).unwrap();
     let init = mlp(2, 16, 1, 4);
-    let initial = mgs::train::evaluate(&init, &data, Loss::MeanSquaredError, Par::Seq).unwrap();
+    let initial = mgs::train::evaluate(&init, &data, &MeanSquaredError, Par::Seq).unwrap();
     let mut trainer = Trainer::new(init, config, data)
         .unwrap()
         .with_callback(mgs::train::progress_printer())
@@ -592,8 +520,9 @@ fn dropout_is_seeded_and_absent_at_evaluation() {
     assert_ne!(t1.model().params(), t3.model().params());
     let out = t1.model().forward(xv.as_ref(), Par::Seq).unwrap();
     let val = h1.last().unwrap().val.unwrap();
-    let plain_loss = Loss::SoftmaxCrossEntropy
-        .value(out.as_ref(), Targets::Classes(&yv), 0.0)
+    let plain_loss = CrossEntropy::new(0.0)
+        .unwrap()
+        .evaluate(out.as_ref(), Targets::Classes(&yv))
         .unwrap();
     assert_eq!(val.loss, plain_loss);
     assert_eq!(val.accuracy, Some(accuracy(out.as_ref(), &yv).unwrap()));
@@ -630,7 +559,9 @@ fn resume_trainer<'a>(
         seed: 77,
         dropout: 0.2,
         input_noise_std: 0.05,
-        label_smoothing: 0.1,
+        loss: LossConfig::CrossEntropy {
+            label_smoothing: 0.1,
+        },
         early_stopping: Some(EarlyStopping {
             patience: 100,
             min_delta: 0.0,
@@ -888,7 +819,7 @@ fn huge_learning_rate_diverges_with_finite_best_parameters() {
     let config = TrainConfig {
         epochs: 500,
         batch_size: 32,
-        loss: Loss::MeanSquaredError,
+        loss: LossConfig::MeanSquaredError,
         optimizer: Optimizer::Sgd(Sgd {
             lr: 1e4,
             ..Sgd::default()

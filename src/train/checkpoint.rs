@@ -1,8 +1,8 @@
 //! Checkpoints: everything needed to resume a run exactly, in one JSON file.
 //!
 //! A [`Checkpoint`] holds the parameters, the optimiser state, the four generators' states, the
-//! epoch count, the best parameters, the early-stopping counter, the history and the
-//! regularisers' states, plus a `format` tag, a `version` and the precision (`"f32"`/`"f64"`).
+//! epoch count, the best parameters, the early-stopping counter, the history, the loss's state
+//! ([`Loss::state`](super::Loss::state), e.g. ELR's targets) and the regularisers' states, plus a `format` tag, a `version` and the precision (`"f32"`/`"f64"`).
 //! Floats round-trip exactly (written through `f64`, shortest round-trip decimal, parsed
 //! exactly; non-finite values as strings), so a run resumed from a checkpoint continues bit for
 //! bit as if it had not stopped. Files are written to a temporary file in the same directory
@@ -107,6 +107,10 @@ pub struct Checkpoint<T: Float> {
     pub history: History,
     /// The regularisers' states, in order.
     pub regularizers: Vec<RegularizerState>,
+    /// The loss's state ([`Loss::state`](super::Loss::state); empty for stateless losses, and
+    /// when absent from the file).
+    #[serde(default)]
+    pub loss_state: Vec<f64>,
 }
 
 fn activation_names<T: Float>(mlp: &Mlp<T>) -> Vec<String> {
@@ -212,6 +216,7 @@ impl<T: Float> Trainer<'_, T> {
                     state: r.state(),
                 })
                 .collect(),
+            loss_state: self.loss.state(),
         }
     }
 
@@ -223,8 +228,8 @@ impl<T: Float> Trainer<'_, T> {
     /// Puts the run into the state of `ckpt`. The trainer must have been built like the one
     /// that wrote it (same architecture, optimiser kind and regularisers, in order); the
     /// configuration, data, monitor and callbacks are the trainer's own. Everything is checked
-    /// before anything changes (except that a regulariser rejecting its state may leave earlier
-    /// regularisers restored).
+    /// before anything changes (except that a regulariser rejecting its state may leave the
+    /// loss's state and earlier regularisers restored).
     pub fn restore(&mut self, ckpt: &Checkpoint<T>) -> Result<()> {
         if ckpt.format != CHECKPOINT_FORMAT || ckpt.version != CHECKPOINT_VERSION {
             return Err(format_err(format!(
@@ -276,6 +281,7 @@ impl<T: Float> Trainer<'_, T> {
                 "checkpoint has regularisers {names:?}, the trainer has {ours:?}"
             )));
         }
+        self.loss.set_state(&ckpt.loss_state)?;
         for (reg, saved) in self.regularizers.iter_mut().zip(&ckpt.regularizers) {
             if let Some(state) = &saved.state {
                 reg.load_state(state)?;

@@ -26,7 +26,8 @@ pub struct Dataset<'a, T: Float> {
 }
 
 impl<'a, T: Float> Dataset<'a, T> {
-    /// Wraps `inputs` (`N × d`, `N > 0`, finite) and `N` targets (finite if real-valued).
+    /// Wraps `inputs` (`N × d`, `N > 0`, finite) and `N` targets (finite if real-valued, valid
+    /// distributions if soft).
     pub fn new(inputs: MatRef<'a, T>, targets: Targets<'a, T>) -> Result<Self> {
         let n = inputs.nrows();
         if n == 0 {
@@ -50,7 +51,7 @@ impl<'a, T: Float> Dataset<'a, T> {
                     found: (labels.len(), 1),
                 });
             }
-            Targets::Regression(y) => targets.check(n, y.ncols())?,
+            Targets::Soft(y) | Targets::Regression(y) => targets.check(n, y.ncols())?,
             Targets::Classes(_) => {}
         }
         Ok(Self { inputs, targets })
@@ -88,7 +89,12 @@ impl<'a, T: Float> Dataset<'a, T> {
 
     /// Checks that this set fits a model of architecture `arch` trained with `loss`: input
     /// width, class labels below `C` or `N × C` real targets, and targets of the loss's kind.
-    pub fn check_model(&self, what: &'static str, arch: &Architecture, loss: Loss) -> Result<()> {
+    pub fn check_model(
+        &self,
+        what: &'static str,
+        arch: &Architecture,
+        loss: &dyn Loss<T>,
+    ) -> Result<()> {
         if self.inputs.ncols() != arch.input_dim() {
             return Err(Error::ShapeMismatch {
                 what,
@@ -110,9 +116,10 @@ impl<'a, T: Float> Dataset<'a, T> {
                 batch.labels.extend(idx.iter().map(|&i| labels[i]));
                 batch.values = None;
             }
-            Targets::Regression(y) => {
+            Targets::Soft(y) | Targets::Regression(y) => {
                 batch.labels.clear();
                 batch.values = Some(Mat::from_fn(idx.len(), y.ncols(), |i, j| y[(idx[i], j)]));
+                batch.soft = matches!(self.targets, Targets::Soft(_));
             }
         }
     }
@@ -124,6 +131,8 @@ pub(crate) struct Batch<T: Float> {
     pub(crate) inputs: Mat<T>,
     pub(crate) labels: Vec<usize>,
     pub(crate) values: Option<Mat<T>>,
+    /// `values` are soft targets (else regression targets).
+    pub(crate) soft: bool,
 }
 
 impl<T: Float> Default for Batch<T> {
@@ -132,6 +141,7 @@ impl<T: Float> Default for Batch<T> {
             inputs: Mat::zeros(0, 0),
             labels: Vec::new(),
             values: None,
+            soft: false,
         }
     }
 }
@@ -140,6 +150,7 @@ impl<T: Float> Batch<T> {
     /// The batch's targets.
     pub(crate) fn targets(&self) -> Targets<'_, T> {
         match &self.values {
+            Some(y) if self.soft => Targets::Soft(y.as_ref()),
             Some(y) => Targets::Regression(y.as_ref()),
             None => Targets::Classes(&self.labels),
         }

@@ -3,7 +3,8 @@
 //!
 //! One concept per module:
 //!
-//! - [`loss`] — mean squared error and softmax cross-entropy (label smoothing), accuracy;
+//! - [`loss`] — the open [`Loss`] trait; cross-entropy (label smoothing), MSE and losses for
+//!   noisy labels (GCE, SCE, bootstrapping, ELR); [`LossConfig`]; accuracy;
 //! - [`optim`] — SGD (momentum, Nesterov, decoupled decay), Adam, AdamW; learning-rate schedules;
 //! - [`regularizer`] — the [`Regularizer`] trait (how penalties such as L2 or MGS plug in);
 //! - [`mgs`] — the MGS penalty as a regulariser and the MGS metrics as a monitor;
@@ -57,7 +58,8 @@ pub use data::Dataset;
 pub use dropout::{DropoutPass, check_dropout_rate};
 pub use history::{EpochRecord, Evaluation, History};
 pub use loss::{
-    Loss, Targets, accuracy, mean_squared_error, mean_squared_error_classes, softmax_cross_entropy,
+    Bootstrapping, CrossEntropy, EarlyLearning, GeneralizedCrossEntropy, Loss, LossConfig,
+    MeanSquaredError, SymmetricCrossEntropy, Targets, accuracy,
 };
 pub use mgs::{MgsMonitor, MgsRegularizer};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerKind, OptimizerState, Schedule, Sgd};

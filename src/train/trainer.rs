@@ -68,8 +68,8 @@ use serde::{Deserialize, Serialize};
 use super::data::Batch;
 use super::history::{EpochRecord, Evaluation, History};
 use super::{
-    Dataset, DropoutPass, Loss, Optimizer, OptimizerState, Regularizer, Schedule, StepContext,
-    Targets, accuracy, check_dropout_rate, json,
+    Dataset, DropoutPass, Loss, LossConfig, Optimizer, OptimizerState, Regularizer, Schedule,
+    StepContext, Targets, accuracy, check_dropout_rate, json,
 };
 use crate::derivatives::vjp_into;
 use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result, rng_from_seed};
@@ -130,16 +130,14 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Per-epoch learning-rate schedule.
     pub schedule: Schedule,
-    /// The data loss.
-    pub loss: Loss,
+    /// The data loss (label smoothing: [`LossConfig::CrossEntropy`]).
+    pub loss: LossConfig,
     /// Seed of the shuffling, dropout, noise and regulariser generators ([`TrainRngs`]).
     pub seed: u64,
     /// Dropout rate `p ∈ [0, 1)` on the hidden activations during training (0 = off).
     pub dropout: f64,
     /// Standard deviation (≥ 0) of Gaussian noise added to the training inputs (0 = off).
     pub input_noise_std: f64,
-    /// Label smoothing `ε ∈ [0, 1]` of class targets during training (0 = off).
-    pub label_smoothing: f64,
     /// Early stopping on the validation loss (needs a validation set).
     pub early_stopping: Option<EarlyStopping>,
     /// Call the monitor after every `monitor_every`-th epoch (0 = never).
@@ -160,11 +158,10 @@ impl Default for TrainConfig {
             drop_last: false,
             optimizer: Optimizer::default(),
             schedule: Schedule::Constant,
-            loss: Loss::SoftmaxCrossEntropy,
+            loss: LossConfig::default(),
             seed: 0,
             dropout: 0.0,
             input_noise_std: 0.0,
-            label_smoothing: 0.0,
             early_stopping: None,
             monitor_every: 1,
             checkpoint: None,
@@ -193,13 +190,7 @@ impl TrainConfig {
                 reason: "must be finite and >= 0",
             });
         }
-        if !(0.0..=1.0).contains(&self.label_smoothing) {
-            return Err(Error::InvalidHyperparameter {
-                name: "label_smoothing",
-                value: self.label_smoothing,
-                reason: "must lie in [0, 1]",
-            });
-        }
+        self.loss.check()?;
         if let Some(es) = &self.early_stopping {
             es.check()?;
         }
@@ -309,6 +300,7 @@ pub struct Trainer<'a, T: Float> {
     train: Dataset<'a, T>,
     val: Option<Dataset<'a, T>>,
     test: Option<Dataset<'a, T>>,
+    pub(super) loss: Box<dyn Loss<T>>,
     pub(super) regularizers: Vec<Box<dyn Regularizer<T> + 'a>>,
     monitor: Option<Box<dyn Monitor<T> + 'a>>,
     callbacks: Vec<Callback<'a, T>>,
@@ -333,13 +325,13 @@ impl<T: Float> std::fmt::Debug for Trainer<'_, T> {
 const EVAL_ROWS: usize = 4096;
 
 /// Loss and accuracy of `mlp` on `data` in evaluation mode (no dropout, noise or label
-/// smoothing). Sets larger than 4096 rows are evaluated in blocks of 4096 rows (bounded memory)
-/// and the block losses averaged with their row counts; smaller sets give exactly
-/// `loss.value(mlp.forward(x), targets, 0)`.
+/// smoothing, [`Loss::evaluate`]). Sets larger than 4096 rows are evaluated in blocks of 4096
+/// rows (bounded memory) and the block losses averaged with their row counts; smaller sets give
+/// exactly `loss.evaluate(mlp.forward(x), targets)`.
 pub fn evaluate<T: Float>(
     mlp: &Mlp<T>,
     data: &Dataset<'_, T>,
-    loss: Loss,
+    loss: &dyn Loss<T>,
     par: Par,
 ) -> Result<Evaluation> {
     data.check_model("inputs", mlp.arch(), loss)?;
@@ -351,11 +343,8 @@ pub fn evaluate<T: Float>(
     while start < n {
         let rows = EVAL_ROWS.min(n - start);
         let out = mlp.forward(x.subrows(start, rows), par)?;
-        let targets = match data.targets() {
-            Targets::Classes(l) => Targets::Classes(&l[start..start + rows]),
-            Targets::Regression(y) => Targets::Regression(y.subrows(start, rows)),
-        };
-        last_loss = loss.value(out.as_ref(), targets, 0.0)?.to_f64();
+        let targets = data.targets().rows(start, rows);
+        last_loss = loss.evaluate(out.as_ref(), targets)?;
         loss_sum += last_loss * rows as f64;
         if let Targets::Classes(labels) = targets {
             // accuracy() is k / rows; recover the integer count k.
@@ -371,7 +360,7 @@ pub fn evaluate<T: Float>(
         },
         accuracy: match data.targets() {
             Targets::Classes(_) => Some(correct / n as f64),
-            Targets::Regression(_) => None,
+            Targets::Soft(_) | Targets::Regression(_) => None,
         },
     })
 }
@@ -406,7 +395,9 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// validated here.
     pub fn new(mlp: Mlp<T>, config: TrainConfig, train: Dataset<'a, T>) -> Result<Self> {
         config.check()?;
-        train.check_model("training inputs", mlp.arch(), config.loss)?;
+        let mut loss = config.loss.build::<T>()?;
+        train.check_model("training inputs", mlp.arch(), loss.as_ref())?;
+        loss.prepare(train.len(), mlp.arch().output_dim())?;
         let state = RunState {
             epoch: 0,
             optimizer: config.optimizer.init_state(mlp.n_params()),
@@ -420,6 +411,7 @@ impl<'a, T: Float> Trainer<'a, T> {
             mlp,
             config,
             train,
+            loss,
             val: None,
             test: None,
             regularizers: Vec::new(),
@@ -433,14 +425,14 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// Adds a validation set (evaluated every epoch; drives the best parameters and early
     /// stopping).
     pub fn with_validation(mut self, val: Dataset<'a, T>) -> Result<Self> {
-        val.check_model("validation inputs", self.mlp.arch(), self.config.loss)?;
+        val.check_model("validation inputs", self.mlp.arch(), self.loss.as_ref())?;
         self.val = Some(val);
         Ok(self)
     }
 
     /// Adds a test set (evaluated every epoch, never used for decisions).
     pub fn with_test(mut self, test: Dataset<'a, T>) -> Result<Self> {
-        test.check_model("test inputs", self.mlp.arch(), self.config.loss)?;
+        test.check_model("test inputs", self.mlp.arch(), self.loss.as_ref())?;
         self.test = Some(test);
         Ok(self)
     }
@@ -545,7 +537,7 @@ impl<'a, T: Float> Trainer<'a, T> {
 
     /// Evaluates the current model on `data` (evaluation mode).
     pub fn evaluate(&self, data: &Dataset<'_, T>) -> Result<Evaluation> {
-        evaluate(&self.mlp, data, self.config.loss, self.config.par)
+        evaluate(&self.mlp, data, self.loss.as_ref(), self.config.par)
     }
 
     /// The current model's outputs on `x` (evaluation mode: no dropout).
@@ -658,13 +650,13 @@ impl<'a, T: Float> Trainer<'a, T> {
                 &cache
             };
             let mut grad_out = Mat::<T>::zeros(rows, n_out);
-            let loss = cfg.loss.value_and_grad(
+            let loss = self.loss.value_and_grad(
                 fwd.output(),
                 batch.targets(),
-                cfg.label_smoothing,
-                grad_out.as_mut(),
+                Some(idx),
+                Some(grad_out.as_mut()),
             )?;
-            if !loss.is_finite_value() {
+            if !loss.is_finite() {
                 return Err(diverged("loss"));
             }
             let finite_out =
@@ -701,7 +693,7 @@ impl<'a, T: Float> Trainer<'a, T> {
                 self.mlp.params_mut().copy_from_slice(&prev);
                 return Err(diverged("parameters"));
             }
-            loss_sum += loss.to_f64() * rows as f64;
+            loss_sum += loss * rows as f64;
             seen += rows;
         }
 
@@ -711,13 +703,13 @@ impl<'a, T: Float> Trainer<'a, T> {
             .zip(&penalty_sums)
             .map(|(r, s)| (r.name().to_string(), s / n_batches.max(1) as f64))
             .collect();
-        let train = evaluate(&self.mlp, &self.train, cfg.loss, par)?;
+        let train = evaluate(&self.mlp, &self.train, self.loss.as_ref(), par)?;
         let val = match &self.val {
-            Some(d) => Some(evaluate(&self.mlp, d, cfg.loss, par)?),
+            Some(d) => Some(evaluate(&self.mlp, d, self.loss.as_ref(), par)?),
             None => None,
         };
         let test = match &self.test {
-            Some(d) => Some(evaluate(&self.mlp, d, cfg.loss, par)?),
+            Some(d) => Some(evaluate(&self.mlp, d, self.loss.as_ref(), par)?),
             None => None,
         };
         let metrics = match &mut self.monitor {
