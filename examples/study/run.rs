@@ -8,8 +8,8 @@ use std::time::Instant;
 use faer::{Mat, MatRef, Par};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    Adam, AdamW, Dataset, EarlyStopping, L2Penalty, Loss, MgsMonitor, MgsRegularizer, Optimizer,
-    TrainConfig, Trainer, evaluate,
+    Adam, AdamW, CrossEntropy, Dataset, EarlyStopping, L2Penalty, LossConfig, MgsMonitor,
+    MgsRegularizer, Optimizer, TrainConfig, Trainer, evaluate,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 use serde::Serialize;
@@ -234,7 +234,7 @@ fn train_into(
         }
         Method::Dropout(p) => config.dropout = p,
         Method::InputNoise(s) => config.input_noise_std = s,
-        Method::LabelSmoothing(e) => config.label_smoothing = e,
+        Method::LabelSmoothing(e) => config.loss = LossConfig::CrossEntropy { label_smoothing: e },
         Method::EarlyStopping(patience) => {
             config.early_stopping = Some(EarlyStopping {
                 patience,
@@ -313,8 +313,9 @@ fn train_into(
 
     // The final model (early stopping: the restored best one).
     let mlp = trainer.model();
-    let v = evaluate(mlp, &val, Loss::SoftmaxCrossEntropy, Par::Seq)?;
-    let t = evaluate(mlp, &test, Loss::SoftmaxCrossEntropy, Par::Seq)?;
+    let ce = CrossEntropy::new(0.0)?;
+    let v = evaluate(mlp, &val, &ce, Par::Seq)?;
+    let t = evaluate(mlp, &test, &ce, Par::Seq)?;
     out.val_accuracy = v.accuracy.unwrap_or(f64::NAN);
     out.val_loss = v.loss;
     out.test_accuracy = t.accuracy.unwrap_or(f64::NAN);

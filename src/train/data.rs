@@ -13,7 +13,7 @@
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
-use faer::{Mat, MatRef};
+use faer::MatRef;
 
 use super::{Loss, Targets};
 use crate::{Architecture, Error, Float, Result};
@@ -104,55 +104,5 @@ impl<'a, T: Float> Dataset<'a, T> {
         }
         self.targets.check(self.len(), arch.output_dim())?;
         loss.check_targets(&self.targets)
-    }
-
-    /// Copies the rows `idx` (in that order) into a batch.
-    pub(crate) fn gather(&self, idx: &[usize], batch: &mut Batch<T>) {
-        let x = self.inputs;
-        batch.inputs = Mat::from_fn(idx.len(), x.ncols(), |i, j| x[(idx[i], j)]);
-        match self.targets {
-            Targets::Classes(labels) => {
-                batch.labels.clear();
-                batch.labels.extend(idx.iter().map(|&i| labels[i]));
-                batch.values = None;
-            }
-            Targets::Soft(y) | Targets::Regression(y) => {
-                batch.labels.clear();
-                batch.values = Some(Mat::from_fn(idx.len(), y.ncols(), |i, j| y[(idx[i], j)]));
-                batch.soft = matches!(self.targets, Targets::Soft(_));
-            }
-        }
-    }
-}
-
-/// An owned mini-batch gathered from a [`Dataset`].
-#[derive(Debug, Clone)]
-pub(crate) struct Batch<T: Float> {
-    pub(crate) inputs: Mat<T>,
-    pub(crate) labels: Vec<usize>,
-    pub(crate) values: Option<Mat<T>>,
-    /// `values` are soft targets (else regression targets).
-    pub(crate) soft: bool,
-}
-
-impl<T: Float> Default for Batch<T> {
-    fn default() -> Self {
-        Self {
-            inputs: Mat::zeros(0, 0),
-            labels: Vec::new(),
-            values: None,
-            soft: false,
-        }
-    }
-}
-
-impl<T: Float> Batch<T> {
-    /// The batch's targets.
-    pub(crate) fn targets(&self) -> Targets<'_, T> {
-        match &self.values {
-            Some(y) if self.soft => Targets::Soft(y.as_ref()),
-            Some(y) => Targets::Regression(y.as_ref()),
-            None => Targets::Classes(&self.labels),
-        }
     }
 }

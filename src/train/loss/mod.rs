@@ -145,7 +145,7 @@ impl<'a, T: Float> Targets<'a, T> {
 ///     fn value_and_grad(&mut self, z: MatRef<'_, f64>, t: Targets<'_, f64>,
 ///                       samples: Option<&[usize]>, grad: Option<MatMut<'_, f64>>) -> Result<f64> {
 ///         let mut grad = grad;
-///         let v = self.0.value_and_grad(z, t, samples, grad.as_mut().map(|g| g.rb_mut()))?;
+///         let v = self.0.value_and_grad(z, t, samples, grad.as_mut().map(|g| g.as_mut()))?;
 ///         if let Some(g) = grad.as_mut() {
 ///             for i in 0..g.nrows() { for c in 0..g.ncols() { g[(i, c)] *= 2.0; } }
 ///         }
