@@ -83,9 +83,10 @@ impl Cost {
         }
     }
     fn order(&self, kind: KernelKind) -> f64 {
-        match kind {
-            KernelKind::Full => self.n * self.c,
-            KernelKind::Traced => self.n,
+        if kind.is_traced() {
+            self.n
+        } else {
+            self.n * self.c
         }
     }
     fn jacobian(&self) -> f64 {

@@ -381,6 +381,7 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     weight: 1.0,
                     subset: None,
                     route: o.route,
+                    bound: Default::default(),
                 })
                 .expect("penalty configuration");
                 let mut rng = rng_from_seed(0);

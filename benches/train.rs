@@ -22,8 +22,8 @@ use faer::{Mat, Par};
 use mgs::data::{self, Standardizer, stratified_split};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    self, Adam, LossConfig, MgsMonitor, MgsRegularizer, Mixup, ObserveMode, Optimizer,
-    TrainConfig, Trainer,
+    self, Adam, LossConfig, MgsMonitor, MgsRegularizer, Mixup, ObserveMode, Optimizer, TrainConfig,
+    Trainer,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 

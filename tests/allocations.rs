@@ -9,7 +9,9 @@ use std::cell::Cell;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::penalty::{KernelKind, Penalty, PenaltyConfig, PenaltyMetric};
-use mgs::train::{Adam, Dataset, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer};
+use mgs::train::{
+    Adam, Dataset, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer,
+};
 use mgs::{Activation, rng_from_seed};
 
 struct Counting;
@@ -52,7 +54,7 @@ fn repeated_value_and_grad_does_not_allocate() {
     let mut grad = vec![0.0; mlp.n_params()];
     let mut rng = rng_from_seed(4);
     for metric in PenaltyMetric::ALL {
-        for kernel in [KernelKind::Full, KernelKind::Traced] {
+        for kernel in KernelKind::ALL {
             for subset in [None, Some(30)] {
                 let cfg = PenaltyConfig {
                     metric,
@@ -76,13 +78,24 @@ fn repeated_value_and_grad_does_not_allocate() {
 }
 
 /// Allocations of the second epoch of a run on the first `n` samples of `x`.
-fn second_epoch_allocations(x: &Mat<f64>, y: &[usize], n: usize, cfg: &TrainConfig, mgs: bool) -> usize {
+fn second_epoch_allocations(
+    x: &Mat<f64>,
+    y: &[usize],
+    n: usize,
+    cfg: &TrainConfig,
+    mgs: bool,
+) -> usize {
     let mlp = model::<f64>(5, &[(24, Activation::Tanh), (16, Activation::Tanh)], 3, 1);
     let ds = Dataset::classification(x.subrows(0, n), &y[..n]).unwrap();
     let mut t = Trainer::new(mlp, cfg.clone(), ds).unwrap();
     if mgs {
-        let pen = PenaltyConfig { subset: Some(8), ..Default::default() };
-        t = t.with_regularizer(MgsRegularizer::new(pen).unwrap()).unwrap();
+        let pen = PenaltyConfig {
+            subset: Some(8),
+            ..Default::default()
+        };
+        t = t
+            .with_regularizer(MgsRegularizer::new(pen).unwrap())
+            .unwrap();
     }
     t.run_for(1).unwrap();
     let before = allocations();
@@ -102,10 +115,26 @@ fn training_steps_do_not_allocate() {
     };
     let variants = [
         base.clone(),
-        TrainConfig { dropout: 0.2, input_noise_std: 0.1, ..base.clone() },
-        TrainConfig { mixup: Some(Mixup::new(0.5).unwrap()), ..base.clone() },
-        TrainConfig { loss: LossConfig::GeneralizedCrossEntropy { q: 0.7 }, ..base.clone() },
-        TrainConfig { loss: LossConfig::EarlyLearning { lambda: 3.0, momentum: 0.7 }, ..base.clone() },
+        TrainConfig {
+            dropout: 0.2,
+            input_noise_std: 0.1,
+            ..base.clone()
+        },
+        TrainConfig {
+            mixup: Some(Mixup::new(0.5).unwrap()),
+            ..base.clone()
+        },
+        TrainConfig {
+            loss: LossConfig::GeneralizedCrossEntropy { q: 0.7 },
+            ..base.clone()
+        },
+        TrainConfig {
+            loss: LossConfig::EarlyLearning {
+                lambda: 3.0,
+                momentum: 0.7,
+            },
+            ..base.clone()
+        },
     ];
     for (i, cfg) in variants.iter().enumerate() {
         for mgs in [false, true] {
@@ -113,7 +142,10 @@ fn training_steps_do_not_allocate() {
             // record) do not depend on the number of steps, so any difference is per step.
             let short = second_epoch_allocations(&x, &y, 48, cfg, mgs);
             let long = second_epoch_allocations(&x, &y, 96, cfg, mgs);
-            assert_eq!(long, short, "variant {i}, mgs {mgs}: {short} vs {long} allocations");
+            assert_eq!(
+                long, short,
+                "variant {i}, mgs {mgs}: {short} vs {long} allocations"
+            );
         }
     }
 }

@@ -232,6 +232,7 @@ fn matches_jax_float64_fixture() {
                     weight: 1.0,
                     subset: None,
                     route,
+                    bound: Default::default(),
                 };
                 let mut pen = Penalty::new(cfg).unwrap();
                 let mut g = vec![0.0; mlp.n_params()];

@@ -592,7 +592,9 @@ impl<F: FnMut(&Mlp<f64>, usize) -> f64> mgs::train::Observer<f64> for MetricsEve
         obs: &mgs::train::Observation<'_, f64>,
         record: &mut mgs::train::EpochRecord,
     ) -> mgs::Result<Control> {
-        record.metrics.push(("norm".into(), (self.0)(obs.mlp, record.epoch)));
+        record
+            .metrics
+            .push(("norm".into(), (self.0)(obs.mlp, record.epoch)));
         Ok(Control::Continue)
     }
 }

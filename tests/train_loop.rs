@@ -9,8 +9,8 @@ use mgs::kernel::{KernelKind, Route, mgs_kernel};
 use mgs::metrics::{self, MetricsConfig};
 use mgs::train::{
     Adam, Checkpoint, Control, Dataset, EarlyStopping, EpochRecord, Extremum, History,
-    KernelSummary, LossConfig, MgsMonitor, MgsRecord, MgsSelector, Mixup, ObserveMode,
-    Observation, Observer, Optimizer, SelectOn, TrainConfig, Trainer,
+    KernelSummary, LossConfig, MgsMonitor, MgsRecord, MgsSelector, Mixup, Observation, ObserveMode,
+    Observer, Optimizer, SelectOn, TrainConfig, Trainer,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 use rand::RngExt;
@@ -94,14 +94,21 @@ fn selection_keeps_the_epoch_with_the_lowest_validation_loss() {
             }
         };
         // The first epoch with the minimum validation score (the initial model's score included).
-        let (argmin, min) = h
+        let (argmin, min) = h.epochs.iter().map(|e| (e.epoch, score(e))).fold(
+            (usize::MAX, f64::INFINITY),
+            |b, c| if c.1 < b.1 { c } else { b },
+        );
+        assert_eq!(h.selected_epoch, Some(argmin), "{select_on:?}");
+        assert!(
+            argmin < 39,
+            "the validation loss should turn upwards ({select_on:?})"
+        );
+        let new_best: Vec<usize> = h
             .epochs
             .iter()
-            .map(|e| (e.epoch, score(e)))
-            .fold((usize::MAX, f64::INFINITY), |b, c| if c.1 < b.1 { c } else { b });
-        assert_eq!(h.selected_epoch, Some(argmin), "{select_on:?}");
-        assert!(argmin < 39, "the validation loss should turn upwards ({select_on:?})");
-        let new_best: Vec<usize> = h.epochs.iter().filter(|e| e.new_best).map(|e| e.epoch).collect();
+            .filter(|e| e.new_best)
+            .map(|e| e.epoch)
+            .collect();
         assert_eq!(*new_best.last().unwrap(), argmin);
         // The selected parameters reproduce the selected epoch's validation score exactly.
         let sel = t.selected().unwrap();
@@ -198,7 +205,10 @@ fn observer_modes_and_several_monitors_all_record() {
     let mut t = trainer(&d, config(9, Par::Seq))
         .with_observer(monitor("first", 20), ObserveMode::Every(1))
         .unwrap()
-        .with_observer(monitor("second", 12).with_layers(true), ObserveMode::Every(3))
+        .with_observer(
+            monitor("second", 12).with_layers(true),
+            ObserveMode::Every(3),
+        )
         .unwrap()
         .with_observer(&mut every3, ObserveMode::Every(3))
         .unwrap()
@@ -206,20 +216,32 @@ fn observer_modes_and_several_monitors_all_record() {
         .unwrap()
         .with_observer_fn(|mlp, _| Ok(vec![("n_params".into(), mlp.n_params() as f64)]));
     assert!(
-        t.run().unwrap().epochs.iter().all(|e| e.metrics[0].0 == "n_params"),
+        t.run()
+            .unwrap()
+            .epochs
+            .iter()
+            .all(|e| e.metrics[0].0 == "n_params"),
         "the closure records every epoch"
     );
     let h = t.history().clone();
     drop(t);
     assert_eq!(every3.epochs, vec![2, 5, 8]);
     assert_eq!((every3.started, every3.ended), (1, 1));
-    let new_best: Vec<usize> = h.epochs.iter().filter(|e| e.new_best).map(|e| e.epoch).collect();
+    let new_best: Vec<usize> = h
+        .epochs
+        .iter()
+        .filter(|e| e.new_best)
+        .map(|e| e.epoch)
+        .collect();
     assert_eq!(best.epochs, new_best);
     for e in &h.epochs {
         // The first monitor every epoch, the second every third: added, not replaced.
         assert!(e.mgs("first", KernelKind::Traced).is_some());
         assert!(e.mgs("first", KernelKind::Full).is_some());
-        assert_eq!(e.mgs("second", KernelKind::Traced).is_some(), e.epoch % 3 == 2);
+        assert_eq!(
+            e.mgs("second", KernelKind::Traced).is_some(),
+            e.epoch % 3 == 2
+        );
         assert_eq!(e.mgs.len(), if e.epoch % 3 == 2 { 4 } else { 2 });
     }
     // CSV has the typed MGS columns.
@@ -249,7 +271,11 @@ fn per_layer_terms_sum_to_the_kernel() {
         let k = mgs_kernel(&mlp, probe, kind, Route::Explicit, Par::Seq).unwrap();
         let m = metrics::metrics(k.as_ref(), &MetricsConfig::default(), Par::Seq).unwrap();
         assert_relative_eq!(r.summary.trace, m.trace, max_relative = 1e-12);
-        assert_relative_eq!(r.summary.normalized_logdet, m.normalized_logdet, max_relative = 1e-9);
+        assert_relative_eq!(
+            r.summary.normalized_logdet,
+            m.normalized_logdet,
+            max_relative = 1e-9
+        );
         assert!(r.layers.iter().all(|l| l.normalized_logdet.is_finite()));
     }
 }
@@ -265,7 +291,16 @@ fn monitor_probe_of_the_wrong_width_fails_when_attached() {
     let err = trainer(&d, config(2, Par::Seq))
         .with_observer(monitor, ObserveMode::Every(1))
         .unwrap_err();
-    assert!(matches!(err, mgs::Error::ShapeMismatch { what: "probe set", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            mgs::Error::ShapeMismatch {
+                what: "probe set",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 /// Writes a given MGS curve into the records (a stand-in for the monitor).
@@ -367,14 +402,25 @@ fn mixup_is_reproducible_from_the_seed() {
     assert!(Mixup::new(0.0).is_err() && Mixup::new(f64::NAN).is_err());
     // Mixed soft targets change the training loss relative to the unmixed run.
     let d = data();
-    let mut plain = trainer(&d, TrainConfig { dropout: 0.1, input_noise_std: 0.05, seed: 11, ..config(4, Par::Seq) });
+    let mut plain = trainer(
+        &d,
+        TrainConfig {
+            dropout: 0.1,
+            input_noise_std: 0.05,
+            seed: 11,
+            ..config(4, Par::Seq)
+        },
+    );
     let hp = plain.run().unwrap();
     assert_ne!(hp.epochs[0].train_loss, a.epochs[0].train_loss);
 }
 
 #[test]
 fn one_and_two_threads_agree_with_every_new_part() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let run = |par: Par| {
         let d = data();
         let mut sel = MgsSelector::new("p", KernelKind::Traced, "normalized_logdet", 0.5).unwrap();
@@ -442,12 +488,20 @@ fn checkpoints_resume_losses_observers_and_selection_bit_for_bit() {
     first.run_for(3).unwrap();
     let text = first.checkpoint().to_text().unwrap();
     let mut resumed = make(&mut sel.clone());
-    resumed.restore(&Checkpoint::from_text(&text).unwrap()).unwrap();
+    resumed
+        .restore(&Checkpoint::from_text(&text).unwrap())
+        .unwrap();
     let again = resumed.run().unwrap().without_timing();
     assert_eq!(again, full);
     assert_eq!(resumed.model().params(), straight.model().params());
-    assert_eq!(resumed.checkpoint().observers, straight.checkpoint().observers);
-    assert!(!first.checkpoint().state.loss_state.is_empty(), "ELR keeps per-sample targets");
+    assert_eq!(
+        resumed.checkpoint().observers,
+        straight.checkpoint().observers
+    );
+    assert!(
+        !first.checkpoint().state.loss_state.is_empty(),
+        "ELR keeps per-sample targets"
+    );
 
     // Every single-byte change of the payload or the header is detected.
     let bytes = text.as_bytes();
@@ -457,7 +511,10 @@ fn checkpoints_resume_losses_observers_and_selection_bit_for_bit() {
         let mut b = bytes.to_vec();
         b[i] ^= 1 << rng.random_range(0..7u32);
         if let Ok(s) = String::from_utf8(b) {
-            assert!(Checkpoint::<f64>::from_text(&s).is_err(), "byte {i} changed undetected");
+            assert!(
+                Checkpoint::<f64>::from_text(&s).is_err(),
+                "byte {i} changed undetected"
+            );
         }
     }
 }
@@ -471,7 +528,7 @@ fn degenerate_generator_state_is_rejected() {
     let zero: mgs::MgsRng = serde_json::from_value(serde_json::json!({ "s": [0u64, 0, 0, 0] }))
         .expect("xoshiro's serde layout");
     ckpt.state.rngs.noise = zero;
-    let err = Checkpoint::from_text(&ckpt.to_text().unwrap()).unwrap_err();
+    let err = Checkpoint::<f64>::from_text(&ckpt.to_text().unwrap()).unwrap_err();
     assert!(err.to_string().contains("noise generator"), "{err}");
     assert!(t.restore(&ckpt).is_err());
 }

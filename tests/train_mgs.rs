@@ -90,7 +90,12 @@ fn mgs_penalty_changes_weights_and_lowers_monitored_logdet() {
         .collect();
     assert_eq!(with_metrics, vec![3, 7, 11]);
     assert_eq!(reg.epochs[3].mgs.len(), 2);
-    assert!(reg.epochs[3].mgs.iter().all(|m| m.summary.effective_rank.is_some()));
+    assert!(
+        reg.epochs[3]
+            .mgs
+            .iter()
+            .all(|m| m.summary.effective_rank.is_some())
+    );
     assert!(
         reg.epochs
             .iter()
@@ -125,7 +130,9 @@ fn weight_schedule_delays_ramps_and_caps_the_penalty() {
     };
     // The uncapped gradient and value at full weight.
     let mut full = MgsRegularizer::<f64>::new(cfg.clone()).unwrap();
-    let data_grad: Vec<f64> = (0..mlp.n_params()).map(|i| ((i % 7) as f64 - 3.0) * 1e-3).collect();
+    let data_grad: Vec<f64> = (0..mlp.n_params())
+        .map(|i| ((i % 7) as f64 - 3.0) * 1e-3)
+        .collect();
     let zero = vec![0.0; mlp.n_params()];
     // The penalty's value and the gradient it adds to `base`.
     let eval_on = |reg: &mut MgsRegularizer<f64>, epoch: usize, base: &[f64]| {
@@ -142,27 +149,60 @@ fn weight_schedule_delays_ramps_and_caps_the_penalty() {
     let (v1, g1) = eval(&mut full, 0);
     assert!(v1 != 0.0 && norm(&g1) > 0.0);
     // Start at epoch 2, ramp over 4 epochs: w = 0, 0, 1/4, 2/4, 3/4, 1, 1.
-    let schedule = WeightSchedule { start_epoch: 2, warmup_epochs: 4, cap: None };
-    let mut ramped = MgsRegularizer::<f64>::new(cfg.clone()).unwrap().with_schedule(schedule).unwrap();
-    for (epoch, w) in [(0, 0.0), (1, 0.0), (2, 0.25), (3, 0.5), (4, 0.75), (5, 1.0), (9, 1.0)] {
+    let schedule = WeightSchedule {
+        start_epoch: 2,
+        warmup_epochs: 4,
+        cap: None,
+    };
+    let mut ramped = MgsRegularizer::<f64>::new(cfg.clone())
+        .unwrap()
+        .with_schedule(schedule)
+        .unwrap();
+    for (epoch, w) in [
+        (0, 0.0),
+        (1, 0.0),
+        (2, 0.25),
+        (3, 0.5),
+        (4, 0.75),
+        (5, 1.0),
+        (9, 1.0),
+    ] {
         let (v, g) = eval(&mut ramped, epoch);
         assert_eq!(v, w * v1, "epoch {epoch}");
         assert!(g.iter().zip(&g1).all(|(a, b)| *a == w * b), "epoch {epoch}");
     }
     // A cap κ bounds the added gradient's norm by κ times the data gradient's norm.
     for kappa in [1e-6, 1e6] {
-        let capped = WeightSchedule { cap: Some(kappa), ..WeightSchedule::default() };
-        let mut reg = MgsRegularizer::<f64>::new(cfg.clone()).unwrap().with_schedule(capped).unwrap();
+        let capped = WeightSchedule {
+            cap: Some(kappa),
+            ..WeightSchedule::default()
+        };
+        let mut reg = MgsRegularizer::<f64>::new(cfg.clone())
+            .unwrap()
+            .with_schedule(capped)
+            .unwrap();
         let (_, g) = eval_on(&mut reg, 0, &data_grad);
         let bound = kappa * norm(&data_grad);
         let n = norm(&g);
-        assert_eq!(norm(&g1) > bound, kappa < 1.0, "both branches are exercised");
+        assert_eq!(
+            norm(&g1) > bound,
+            kappa < 1.0,
+            "both branches are exercised"
+        );
         if norm(&g1) > bound {
             approx::assert_relative_eq!(n, bound, max_relative = 1e-9);
         } else {
             approx::assert_relative_eq!(n, norm(&g1), max_relative = 1e-9);
         }
     }
-    let bad = WeightSchedule { cap: Some(0.0), ..WeightSchedule::default() };
-    assert!(MgsRegularizer::<f64>::new(cfg).unwrap().with_schedule(bad).is_err());
+    let bad = WeightSchedule {
+        cap: Some(0.0),
+        ..WeightSchedule::default()
+    };
+    assert!(
+        MgsRegularizer::<f64>::new(cfg)
+            .unwrap()
+            .with_schedule(bad)
+            .is_err()
+    );
 }

@@ -5,11 +5,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use faer::{Mat, MatRef, Par};
+use faer::{MatRef, Par};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    Adam, AdamW, CrossEntropy, Dataset, EarlyStopping, L2Penalty, LossConfig, MgsMonitor,
-    MgsRegularizer, Optimizer, TrainConfig, Trainer, evaluate,
+    Adam, AdamW, CrossEntropy, Dataset, EarlyStopping, KernelSummary, L2Penalty, LossConfig,
+    MgsMonitor, MgsRecord, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer, evaluate,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 use serde::Serialize;
@@ -114,16 +114,18 @@ fn fraction(hits: usize, total: usize) -> f64 {
     }
 }
 
-/// The model's metrics measured in f64 (a copy of the f32 parameters), so that the Cholesky
-/// factorisations of nearly singular kernels stay reliable.
-fn measure(monitor: &MgsMonitor<f64>, mlp: &Mlp<f32>) -> mgs::Result<BTreeMap<String, f64>> {
-    let params: Vec<f64> = mlp.params().iter().map(|&p| f64::from(p)).collect();
-    let m64 = Mlp::<f64>::from_params(mlp.arch().clone(), params)?;
-    Ok(monitor
-        .measure(&m64, Par::Seq)?
-        .into_iter()
-        .map(|(k, v)| (k.trim_start_matches("traced.").to_string(), v))
-        .collect())
+/// The traced kernel's summaries of one MGS record, by name (the monitor measures in f64).
+fn named(record: &MgsRecord) -> BTreeMap<String, f64> {
+    KernelSummary::NAMES
+        .iter()
+        .zip(record.summary.values())
+        .filter_map(|(n, v)| v.map(|v| (n.to_string(), v)))
+        .collect()
+}
+
+/// The monitor's summaries of `mlp`.
+fn measure(monitor: &mut MgsMonitor<f32>, mlp: &Mlp<f32>) -> mgs::Result<BTreeMap<String, f64>> {
+    Ok(named(&monitor.measure(mlp, Par::Seq)?[0]))
 }
 
 /// Number of epochs of a run: part A's fixed count; part B at least `b_epochs` and at least
@@ -221,7 +223,6 @@ fn train_into(
         batch_size: plan.batch_size,
         optimizer: Optimizer::Adam(adam),
         seed: mix(base, 4),
-        monitor_every: 1,
         par: Par::Seq,
         ..TrainConfig::default()
     };
@@ -276,10 +277,11 @@ fn train_into(
     // Part A: MGS metrics of the traced kernel on a fixed probe set of training samples.
     let probe_monitor = if job.part == "A" {
         let p = plan.a_probe.min(data.x_train.nrows());
-        let probe = Mat::<f64>::from_fn(p, d, |i, j| f64::from(data.x_train[(i, j)]));
-        let make =
-            || MgsMonitor::<f64>::new(probe.as_ref(), &[KernelKind::Traced], plan.monitor_jitter);
-        let initial = measure(&make()?, trainer.model())?;
+        let make = || {
+            MgsMonitor::<f32>::new(&[KernelKind::Traced], plan.monitor_jitter)?
+                .with_probe("probe", data.x_train.subrows(0, p))
+        };
+        let initial = measure(&mut make()?, trainer.model())?;
         let val0 = trainer.evaluate(&val)?;
         let train0 = trainer.evaluate(&train)?;
         out.curve.push(CurvePoint {
@@ -288,10 +290,7 @@ fn train_into(
             val_accuracy: val0.accuracy.unwrap_or(f64::NAN),
             metrics: initial,
         });
-        let monitor = make()?;
-        trainer = trainer.with_monitor_fn(move |mlp: &Mlp<f32>, _epoch| {
-            Ok(measure(&monitor, mlp)?.into_iter().collect())
-        });
+        trainer = trainer.with_observer(make()?, ObserveMode::Every(1))?;
         Some(make()?)
     } else {
         None
@@ -299,14 +298,14 @@ fn train_into(
 
     let history = trainer.run()?;
     out.epochs_run = history.epochs.len();
-    out.best_epoch = history.best_epoch.map(|e| e + 1);
+    out.best_epoch = history.selected_epoch.map(|e| e + 1);
     if probe_monitor.is_some() {
         for r in &history.epochs {
             out.curve.push(CurvePoint {
                 epoch: r.epoch + 1,
                 train_loss: r.train.loss,
                 val_accuracy: r.val.and_then(|v| v.accuracy).unwrap_or(f64::NAN),
-                metrics: r.metrics.iter().cloned().collect(),
+                metrics: r.mgs.first().map(named).unwrap_or_default(),
             });
         }
     }
@@ -338,8 +337,8 @@ fn train_into(
             ));
         }
     }
-    if let Some(monitor) = probe_monitor {
-        out.final_metrics = measure(&monitor, mlp)?;
+    if let Some(mut monitor) = probe_monitor {
+        out.final_metrics = measure(&mut monitor, mlp)?;
     }
     Ok(())
 }

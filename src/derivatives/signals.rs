@@ -9,6 +9,54 @@ use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 
+/// The output directions that seed the signals: row `q` of a seed matrix `S` (`s × C`) gives the
+/// signal rows `(i, q)` of the scalar output `(S f)_q`. The recursion is linear in the seed, so
+/// only its start changes: `U^{L−1}[(i,q), :] = (S W^L)[q, :]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Seeds {
+    /// `S = I_C`: the outputs `f_c` (`s = C`).
+    #[default]
+    Outputs,
+    /// `S = P = I_C − 11ᵀ/C`: the centred outputs `f_c − f̄` (`s = C`).
+    Centred,
+    /// `S = Qᵀ` with `Q` the `C × (C − 1)` Helmert basis of `1⊥` (`QᵀQ = I`, `QQᵀ = P`): row `k`
+    /// (1-based) is `(1, …, 1, −k, 0, …, 0)/√(k(k + 1))` with `k` ones (`s = C − 1`).
+    CentredBasis,
+}
+
+impl Seeds {
+    /// Signal rows per sample, `s`.
+    pub(crate) fn rows(self, c: usize) -> usize {
+        match self {
+            Seeds::Outputs | Seeds::Centred => c,
+            Seeds::CentredBasis => c - 1,
+        }
+    }
+
+    /// Writes `S` (`s × C`, row-major) into `out`.
+    fn fill_matrix<T: Float>(self, c: usize, out: &mut Vec<T>) {
+        let s = self.rows(c);
+        out.clear();
+        out.resize(s * c, T::zero());
+        for q in 0..s {
+            let row = &mut out[q * c..(q + 1) * c];
+            match self {
+                Seeds::Outputs => row[q] = T::one(),
+                Seeds::Centred => {
+                    row.fill(T::from_f64(-1.0 / c as f64));
+                    row[q] = T::from_f64(1.0 - 1.0 / c as f64);
+                }
+                Seeds::CentredBasis => {
+                    let k = (q + 1) as f64;
+                    let scale = 1.0 / (k * (k + 1.0)).sqrt();
+                    row[..=q].fill(T::from_f64(scale));
+                    row[q + 1] = T::from_f64(-k * scale);
+                }
+            }
+        }
+    }
+}
+
 /// The signals `δ^l_{i,c} = ∂f_c(x_i)/∂z^l` of the hidden layers, stacked as
 /// `D^l ∈ ℝ^{(N·C) × n_l}` with rows in the fixed order `r = i·C + c`.
 ///
@@ -31,12 +79,18 @@ use crate::{Float, ForwardCache, Mlp, Result};
 #[derive(Debug, Clone, Default)]
 pub struct Signals<T: Float> {
     pub(crate) n: usize,
+    /// Signal rows per sample: `C` from [`Signals::compute`]; `s` for other seeds.
     pub(crate) c: usize,
+    /// The seeds and their matrix `S` (`s × C`, row-major).
+    pub(crate) seeds: Seeds,
+    pub(crate) seed_matrix: Vec<T>,
+    /// `S W^L` (`s × n_{L−1}`, row-major): the rows of `U^{L−1}` (empty without hidden layers).
+    pub(crate) top: Vec<T>,
     pub(crate) widths: Vec<usize>,
     /// `D^1 … D^{L−1}`, each `(N·C) × n_l` row-major.
     pub(crate) d: Vec<Vec<T>>,
     /// `U^h = D^{h+1} W^{h+1}` (before `∘ σ'`) for the hidden layers below the last, kept only by
-    /// `compute_keeping_products`: the penalty's backward pass needs them again.
+    /// `compute_seeded` when asked: the penalty's backward pass needs them again.
     pub(crate) products: Vec<Vec<T>>,
 }
 
@@ -50,33 +104,43 @@ impl<T: Float> Signals<T> {
 
     /// [`Signals::compute`] reusing this object's buffers.
     pub fn compute_into(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
-        self.compute_impl(mlp, cache, false, par)
+        self.compute_seeded(mlp, cache, Seeds::Outputs, false, par)
     }
 
-    /// [`Signals::compute_into`] that also keeps the products `U^h = D^{h+1} W^{h+1}`.
-    pub(crate) fn compute_keeping_products(
+    /// [`Signals::compute_into`] for the given seeds, optionally keeping the products
+    /// `U^h = D^{h+1} W^{h+1}` (the penalty's backward pass needs them again). The caller checks
+    /// that `C ≥ 2` for the centred seeds.
+    pub(crate) fn compute_seeded(
         &mut self,
         mlp: &Mlp<T>,
         cache: &ForwardCache<T>,
-        par: Par,
-    ) -> Result<()> {
-        self.compute_impl(mlp, cache, true, par)
-    }
-
-    fn compute_impl(
-        &mut self,
-        mlp: &Mlp<T>,
-        cache: &ForwardCache<T>,
+        seeds: Seeds,
         keep_products: bool,
         par: Par,
     ) -> Result<()> {
         check_cache(mlp, cache)?;
         let arch = mlp.arch();
-        let (n, c) = (cache.n, arch.output_dim());
+        let n = cache.n;
+        let c = seeds.rows(arch.output_dim());
         let n_hidden = arch.n_layers() - 1;
         let widths = arch.widths();
         self.n = n;
         self.c = c;
+        self.seeds = seeds;
+        seeds.fill_matrix(arch.output_dim(), &mut self.seed_matrix);
+        if n_hidden > 0 {
+            // U^{L−1} rows: S W^L (exactly W^L for S = I).
+            let w = widths[n_hidden];
+            ensure_len(&mut self.top, c * w);
+            matmul(
+                rm_mut(&mut self.top, c, w),
+                Accum::Replace,
+                rm(&self.seed_matrix, c, arch.output_dim()),
+                mlp.weights(n_hidden),
+                T::one(),
+                Par::Seq,
+            );
+        }
         self.widths.clear();
         self.widths.extend_from_slice(widths);
         self.d.resize_with(n_hidden, Vec::new);
@@ -88,15 +152,12 @@ impl<T: Float> Signals<T> {
             let w = widths[h + 1];
             ensure_len(&mut self.d[h], m * w);
             if h + 1 == n_hidden {
-                // δ^{L−1}_{i,c} = σ'(z^{L−1}_i) ∘ W^L[c, :]
-                let wl = mlp.weights(h + 1);
+                // δ^{L−1}_{i,q} = σ'(z^{L−1}_i) ∘ (S W^L)[q, :]
+                let top = &self.top[..c * w];
                 let buf = &mut self.d[h][..m * w];
-                for_each_chunk(par, buf, BLOCK_ROWS * c * w, |b, chunk| {
-                    for (k, row) in chunk.chunks_exact_mut(w).enumerate() {
-                        let r = b * BLOCK_ROWS * c + k;
-                        for (j, v) in row.iter_mut().enumerate() {
-                            *v = wl[(r % c, j)];
-                        }
+                for_each_chunk(par, buf, BLOCK_ROWS * c * w, |_, chunk| {
+                    for rows in chunk.chunks_exact_mut(c * w) {
+                        rows.copy_from_slice(top);
                     }
                 });
             } else {

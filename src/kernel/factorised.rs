@@ -20,6 +20,8 @@
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
+use std::ops::Range;
+
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
@@ -79,9 +81,7 @@ impl<T: Float> KernelWorkspace<T> {
         out: MatMut<'_, T>,
         par: Par,
     ) -> Result<()> {
-        self.cache.compute(mlp, x, par)?;
-        self.signals.compute_into(mlp, &self.cache, par)?;
-        let m = kind.order(self.cache.n, mlp.arch().output_dim());
+        let m = self.prepare(mlp, x, kind, par)?;
         if (out.nrows(), out.ncols()) != (m, m) {
             return Err(Error::ShapeMismatch {
                 what: "kernel output",
@@ -89,32 +89,113 @@ impl<T: Float> KernelWorkspace<T> {
                 found: (out.nrows(), out.ncols()),
             });
         }
+        self.fill(kind, out, 0..mlp.arch().n_layers(), par);
+        Ok(())
+    }
+
+    /// The per-layer terms `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` of the factorised kernel
+    /// (`K = Σ_l K_l`, first layer first), written into `out`, which is resized to one `m × m`
+    /// matrix per layer; matrices already there are reused.
+    ///
+    /// `K_l` is the kernel of layer `l`'s parameters alone, `J_l J_lᵀ` with `J_l` the columns of
+    /// `J` (or `J_c`) that belong to `W^l` and `b^l`: its trace is that layer's share of the
+    /// squared gradient norms. For the output layer `S_D^L` is `[c = c']` (full), `P_{cc'}`
+    /// (centred full), `C` (traced) or `C − 1` (centred traced).
+    ///
+    /// ```
+    /// use faer::{Mat, Par};
+    /// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+    /// use mgs::kernel::{KernelKind, factorised::{self, KernelWorkspace}};
+    /// let arch = Architecture::new(3, &[(8, Activation::Tanh), (6, Activation::Silu)], 3)?;
+    /// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
+    /// let x = Mat::from_fn(5, 3, |i, j| (i + 2 * j) as f64 * 0.1);
+    /// let mut layers = Vec::new();
+    /// KernelWorkspace::default().layer_kernels_into(
+    ///     &mlp, x.as_ref(), KernelKind::CentredTraced, Par::Seq, &mut layers)?;
+    /// assert_eq!(layers.len(), 3);
+    /// let k = factorised::kernel(&mlp, x.as_ref(), KernelKind::CentredTraced, Par::Seq)?;
+    /// let sum = &layers[0] + &layers[1] + &layers[2];
+    /// assert!((&sum - &k).norm_max() < 1e-12 * k.norm_max());
+    /// # Ok::<(), mgs::Error>(())
+    /// ```
+    pub fn layer_kernels_into(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: MatRef<'_, T>,
+        kind: KernelKind,
+        par: Par,
+        out: &mut Vec<Mat<T>>,
+    ) -> Result<()> {
+        let m = self.prepare(mlp, x, kind, par)?;
+        let n_layers = mlp.arch().n_layers();
+        out.truncate(n_layers);
+        out.resize_with(n_layers, || Mat::zeros(m, m));
+        for (l, k) in out.iter_mut().enumerate() {
+            if (k.nrows(), k.ncols()) != (m, m) {
+                k.resize_with(m, m, |_, _| T::zero());
+            }
+            self.fill(kind, k.as_mut(), l..l + 1, par);
+        }
+        Ok(())
+    }
+
+    /// Forward pass and signals of `x` for `kind`; returns the kernel order.
+    fn prepare(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: MatRef<'_, T>,
+        kind: KernelKind,
+        par: Par,
+    ) -> Result<usize> {
+        let c = mlp.arch().output_dim();
+        kind.check_outputs(c)?;
+        self.cache.compute(mlp, x, par)?;
+        self.signals
+            .compute_seeded(mlp, &self.cache, kind.seeds(), false, par)?;
+        Ok(kind.order(self.cache.n, c))
+    }
+
+    /// Writes the sum of the terms of `layers` into `out` (`m × m`, any strides).
+    fn fill(&self, kind: KernelKind, out: MatMut<'_, T>, layers: Range<usize>, par: Par) {
         // K is symmetric, so it can be written through whichever orientation has unit stride.
-        let out = if out.col_stride() == 1 && out.row_stride() >= 0 {
-            out
+        if out.col_stride() == 1 && out.row_stride() >= 0 {
+            kernel_into(&self.cache, &self.signals, kind, out, None, layers, par);
         } else if out.row_stride() == 1 && out.col_stride() >= 0 {
-            out.transpose_mut()
+            let out = out.transpose_mut();
+            kernel_into(&self.cache, &self.signals, kind, out, None, layers, par);
         } else {
-            let mut k = Mat::zeros(m, m);
-            self.kernel_into(mlp, x, kind, k.as_mut(), par)?;
+            let mut k = Mat::zeros(out.nrows(), out.ncols());
+            self.fill(kind, k.as_mut(), layers, par);
             let mut out = out;
             out.copy_from(&k);
-            return Ok(());
-        };
-        kernel_into(&self.cache, &self.signals, kind, out, None, par);
-        Ok(())
+        }
     }
 }
 
-/// The signal factor of hidden layer `h` for `kind`: `(N·C) × n` (full) or `N × (C·n)` (traced).
+/// The per-layer terms `K_l` of the factorised kernel of `mlp` on `x`, first layer first
+/// (`K = Σ_l K_l`); see [`KernelWorkspace::layer_kernels_into`].
+pub fn layer_kernels<T: Float>(
+    mlp: &Mlp<T>,
+    x: MatRef<'_, T>,
+    kind: KernelKind,
+    par: Par,
+) -> Result<Vec<Mat<T>>> {
+    let mut out = Vec::new();
+    KernelWorkspace::default().layer_kernels_into(mlp, x, kind, par, &mut out)?;
+    Ok(out)
+}
+
+/// The signal factor of hidden layer `h` for `kind`: `(N·s) × n` (full kinds) or `N × (s·n)`
+/// (traced), `s` the signal rows per sample.
 pub(crate) fn signal_factor<T: Float>(
     signals: &Signals<T>,
     h: usize,
     kind: KernelKind,
 ) -> MatRef<'_, T> {
-    match kind {
-        KernelKind::Full => signals.layer(h),
-        KernelKind::Traced => signals.layer_by_sample(h),
+    if kind.is_traced() {
+        signals.layer_by_sample(h)
+    } else {
+        signals.layer(h)
     }
 }
 
@@ -135,11 +216,15 @@ pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par)
     );
 }
 
-/// The output layer's signal Gram: `[c = c']` (full kernel) or the constant `C` (traced).
-fn output_layer_left<'a, T: Float>(kind: KernelKind, c: usize) -> Left<'a, T> {
+/// The output layer's signal Gram `S Sᵀ` for seeds `S`: `[c = c']` (full), `P_{cc'}` (centred
+/// full), or its trace, the constant `s` (`C` traced, `C − 1` centred traced).
+fn output_layer_left<'a, T: Float>(kind: KernelKind, signals: &Signals<T>) -> Left<'a, T> {
     match kind {
         KernelKind::Full => Left::OutputIdentity,
-        KernelKind::Traced => Left::Constant(T::from_f64(c as f64)),
+        KernelKind::CentredFull => Left::OutputCentred(T::from_f64(1.0 / signals.c as f64)),
+        KernelKind::Traced | KernelKind::CentredTraced => {
+            Left::Constant(T::from_f64(signals.c as f64))
+        }
     }
 }
 
@@ -192,7 +277,8 @@ impl<T> SharedPtr<T> {
     }
 }
 
-/// Writes the kernel into `k` (`m × m`, both triangles, unit column stride).
+/// Writes the kernel, or the sum of its terms of `layers`, into `k` (`m × m`, both triangles,
+/// unit column stride).
 ///
 /// Fused and tiled: for each tile of the lower triangle (in parallel, each tile on one thread),
 /// every layer's Gram tiles are formed and at once folded into the kernel tile while all three are
@@ -207,6 +293,7 @@ pub(crate) fn kernel_into<T: Float>(
     kind: KernelKind,
     k: MatMut<'_, T>,
     keep: Option<(&mut Vec<T>, &mut Vec<T>)>,
+    layers: Range<usize>,
     par: Par,
 ) {
     let (n, c) = (cache.n, signals.c);
@@ -256,7 +343,7 @@ pub(crate) fn kernel_into<T: Float>(
         for r in 0..rows {
             unsafe { kp.row(r0 + r, s0, cols, ld) }.fill(T::zero());
         }
-        for l in 0..n_layers {
+        for l in layers.clone() {
             let a = cache.activations(l);
             let sal = unsafe { sa_at.offset(l * sa_layer) };
             matmul(
@@ -285,7 +372,7 @@ pub(crate) fn kernel_into<T: Float>(
                 let left = if hidden {
                     Left::Gram(&*unsafe { sd_at.row(r, 0, end, sd_ld) })
                 } else {
-                    output_layer_left(kind, c)
+                    output_layer_left(kind, signals)
                 };
                 let sarow = unsafe { sal.row(r / rep, 0, j1 - j0, sa_ld) };
                 accumulate_row(krow, r0 + r, rep, left, sarow);
@@ -310,11 +397,13 @@ pub fn cross_kernel<T: Float>(
     kind: KernelKind,
     par: Par,
 ) -> Result<Mat<T>> {
+    let c = mlp.arch().output_dim();
+    kind.check_outputs(c)?;
     let c1 = mlp.forward_cached(x1, par)?;
     let c2 = mlp.forward_cached(x2, par)?;
-    let s1 = Signals::compute(mlp, &c1, par)?;
-    let s2 = Signals::compute(mlp, &c2, par)?;
-    let c = mlp.arch().output_dim();
+    let (mut s1, mut s2) = (Signals::default(), Signals::default());
+    s1.compute_seeded(mlp, &c1, kind.seeds(), false, par)?;
+    s2.compute_seeded(mlp, &c2, kind.seeds(), false, par)?;
     let (n1, n2) = (c1.n, c2.n);
     let (m1, m2) = (kind.order(n1, c), kind.order(n2, c));
     let rep = m1 / n1;
@@ -342,7 +431,7 @@ pub fn cross_kernel<T: Float>(
             );
             Left::Gram(&sd)
         } else {
-            output_layer_left(kind, c)
+            output_layer_left(kind, &s1)
         };
         let shape = Blocks {
             rows: m1,

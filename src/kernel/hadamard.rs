@@ -15,6 +15,9 @@ pub(crate) enum Left<'a, T> {
     Gram(&'a [T]),
     /// The output layer of the full kernel: `S_D[(i,c),(j,c')] = [c = c']`.
     OutputIdentity,
+    /// The output layer of the centred full kernel: `S_D[(i,c),(j,c')] = P_{cc'} = [c = c'] − κ`
+    /// with `κ = 1/C`.
+    OutputCentred(T),
     /// The output layer of the traced kernel: `S_D[i,j] = C`.
     Constant(T),
 }
@@ -108,6 +111,17 @@ fn accumulate_blocks<T: Float>(
                 }
             }
         }
+        Left::OutputCentred(kappa) => {
+            let c = r % rep;
+            let (on, off) = (one - kappa, -kappa);
+            for (j, &a) in sa_row.iter().enumerate().take(end.div_ceil(rep)) {
+                let seg = j * rep..((j + 1) * rep).min(end);
+                let v = a + one;
+                for (q, kv) in krow[seg].iter_mut().enumerate() {
+                    *kv += if q == c { on * v } else { off * v };
+                }
+            }
+        }
         Left::Constant(cst) => {
             for (s, kv) in krow.iter_mut().enumerate() {
                 *kv += cst * (sa_row[s / rep] + one);
@@ -132,6 +146,7 @@ mod tests {
             for left in [
                 Left::Gram(&sd[..]),
                 Left::OutputIdentity,
+                Left::OutputCentred(1.0 / rep as f64),
                 Left::Constant(2.5),
             ] {
                 let (mut a, mut b) = (k0.clone(), k0.clone());

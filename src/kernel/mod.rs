@@ -1,4 +1,4 @@
-//! MGS kernels `K = J Jᵀ`: full, traced and cross, by two routes.
+//! MGS kernels `K = J Jᵀ`: full, traced, their centred forms and cross kernels, by two routes.
 //!
 //! - [`explicit`]: forms the per-sample Jacobian `J` and multiplies it by its transpose with
 //!   faer (one triangle, mirrored).
@@ -27,32 +27,90 @@ pub(crate) mod hadamard;
 
 use faer::{Mat, MatRef, Par};
 
-use crate::{Float, Mlp, Result};
+use crate::derivatives::Seeds;
+use crate::{Error, Float, Mlp, Result};
 
 /// Which MGS kernel.
+///
+/// The centred kinds replace each sample's output gradients `∇f_c(x_i)` by those of the centred
+/// outputs `f_c − f̄`, `f̄ = (1/C) Σ_c f_c`: `J_c = (I_N ⊗ P) J` with `P = I_C − 11ᵀ/C`. For a
+/// softmax cross-entropy only differences of logits matter, and `f̄` is exactly the direction the
+/// loss cannot see. They need `C ≥ 2` (with one output the centred kernel is identically zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum KernelKind {
     /// `(N·C) × (N·C)`: every pair of (sample, output) gradients.
     Full,
     /// `N × N`: summed over outputs, `K_tr[i,j] = Σ_c K[(i,c),(j,c)]` (neural-tangents' default).
     Traced,
+    /// `(N·C) × (N·C)`: `K_c = J_c J_cᵀ = (I_N ⊗ P) K (I_N ⊗ P)`.
+    ///
+    /// Singular by construction: `J_cᵀ (e_i ⊗ 1_C) = 0` for every sample `i`, so the `N` vectors
+    /// `e_i ⊗ 1_C` span a null space and `rank K_c ≤ min(N·(C − 1), P)`: one of every `C`
+    /// eigenvalues is exactly zero. The jitter `ε τ I` of the log-determinant metrics keeps
+    /// `K_ε` positive definite and the log-dets finite, but those `N` directions always
+    /// contribute `(1/C) log(ε τ)` to `(1/m) log det K_ε`.
+    CentredFull,
+    /// `N × N`: `K_ct[i,j] = Σ_c K_c[(i,c),(j,c)] = K_tr[i,j] − C ∇f̄_i · ∇f̄_j`, the block trace
+    /// of [`KernelKind::CentredFull`]. Generally of full rank `min(N, P)`.
+    CentredTraced,
 }
 
 impl KernelKind {
-    /// Order of the kernel for `n` samples and `c` outputs.
+    /// All kinds, for sweeps.
+    pub const ALL: [KernelKind; 4] = [
+        KernelKind::Full,
+        KernelKind::Traced,
+        KernelKind::CentredFull,
+        KernelKind::CentredTraced,
+    ];
+
+    /// Order of the kernel for `n` samples and `c` outputs: `n·c` (full kinds) or `n` (traced).
     pub fn order(&self, n: usize, c: usize) -> usize {
-        match self {
-            KernelKind::Full => n * c,
-            KernelKind::Traced => n,
-        }
+        if self.is_traced() { n } else { n * c }
     }
 
-    /// Lower-case name (`"full"`, `"traced"`).
+    /// Lower-case name (`"full"`, `"traced"`, `"centred_full"`, `"centred_traced"`).
     pub fn name(&self) -> &'static str {
         match self {
             KernelKind::Full => "full",
             KernelKind::Traced => "traced",
+            KernelKind::CentredFull => "centred_full",
+            KernelKind::CentredTraced => "centred_traced",
         }
+    }
+
+    /// Whether the output gradients are centred (`J_c = (I_N ⊗ P) J`).
+    pub fn is_centred(&self) -> bool {
+        matches!(self, KernelKind::CentredFull | KernelKind::CentredTraced)
+    }
+
+    /// Whether the kernel is summed over outputs (`N × N`).
+    pub fn is_traced(&self) -> bool {
+        matches!(self, KernelKind::Traced | KernelKind::CentredTraced)
+    }
+
+    /// The output directions the factorised route seeds its backpropagated signals with: the
+    /// outputs (`S = I_C`), the centred outputs (`S = P`), or, for the centred traced kernel, an
+    /// orthonormal basis of `1⊥` (`S = Qᵀ`, `Q Qᵀ = P`), which gives the same block trace with
+    /// `C − 1` instead of `C` signal rows per sample.
+    pub(crate) fn seeds(&self) -> Seeds {
+        match self {
+            KernelKind::Full | KernelKind::Traced => Seeds::Outputs,
+            KernelKind::CentredFull => Seeds::Centred,
+            KernelKind::CentredTraced => Seeds::CentredBasis,
+        }
+    }
+
+    /// Checks that a model with `c` outputs has this kind of kernel (`C ≥ 2` when centred).
+    pub(crate) fn check_outputs(&self, c: usize) -> Result<()> {
+        if self.is_centred() && c < 2 {
+            return Err(Error::InvalidHyperparameter {
+                name: "kernel (output count)",
+                value: c as f64,
+                reason: "a centred kernel needs at least 2 outputs (with one it is identically zero)",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -77,13 +135,14 @@ pub fn mgs_kernel<T: Float>(
     match route {
         Route::Explicit => {
             let j = crate::Jacobian::reverse(mlp, x, par)?;
-            Ok(explicit::kernel(&j, kind, par))
+            explicit::kernel(&j, kind, par)
         }
         Route::Factorised => factorised::kernel(mlp, x, kind, par),
     }
 }
 
-/// The cross kernel `J(X₁) J(X₂)ᵀ` (full: `(N₁·C) × (N₂·C)`; traced: `N₁ × N₂`).
+/// The cross kernel `J(X₁) J(X₂)ᵀ` (full kinds: `(N₁·C) × (N₂·C)`; traced: `N₁ × N₂`), centred
+/// on both sides for the centred kinds.
 pub fn mgs_cross_kernel<T: Float>(
     mlp: &Mlp<T>,
     x1: MatRef<'_, T>,

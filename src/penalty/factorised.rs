@@ -8,6 +8,11 @@
 //! Stage 1 carries `D̄` back through the signal recursion `D^{l} = (D^{l+1} W^{l+1}) ∘ σ'(z^l)`,
 //! which yields cotangents for `W^{l+1}` and, through `σ''`, for `z^l`. Stage 2 is an ordinary
 //! backward pass through the forward network with those extra cotangents. See `docs/math.md`.
+//!
+//! Centred kinds: the signals are seeded with `S = P` (centred full) or `S = Qᵀ` (centred
+//! traced, `s = C − 1` rows per sample), so `U^{L−1}` has rows `(S W^L)[q, :]`; the recursion
+//! and its reverse are unchanged, the output layer's `S_D^L = S Sᵀ` changes `M^L`, and the
+//! cotangent of `S W^L` reaches `W^L` as `W̄^L = Sᵀ (Σ_i Ū[(i,q), :])_q`.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
@@ -33,8 +38,8 @@ pub(crate) struct Buffers<T: Float> {
     zbar: Vec<Vec<T>>,
     /// `M^l`, `N × N`.
     mblock: Vec<T>,
-    /// The last hidden layer's `U = D^L W^L` (rows `W^L[c, :]`), `(N·C) × n_{L−1}`.
-    u: Vec<T>,
+    /// `Σ_i Ū[(i,q), :]` of the last hidden layer, `s × n_{L−1}`.
+    wsum: Vec<T>,
     /// The cotangent `Ū` of `U^l = D^{l+1} W^{l+1}`, `(N·C) × n_l`.
     ubar: Vec<T>,
     /// Backward-pass ping-pong buffers, `N × max width`.
@@ -80,7 +85,8 @@ pub(crate) fn gradient<T: Float>(
     let n_hidden = n_layers - 1;
     let cache = &ws.cache;
     let signals = &ws.signals;
-    let (n, c) = (cache.n, arch.output_dim());
+    // `c` signal rows per sample (`C`, or `C − 1` for the centred traced kernel).
+    let (n, c, n_out) = (cache.n, signals.c, arch.output_dim());
     let m = kind.order(n, c);
     let rep = m / n;
     let nc = n * c;
@@ -132,15 +138,29 @@ pub(crate) fn gradient<T: Float>(
             mirror(&mut ws.sd, m, Triangle::Lower, par);
             block_sums(par, &mut buf.mblock, g, &ws.sd[..m * m], n, rep);
         } else {
-            // Output layer: S_D is [c = c'] (full) or the constant C (traced).
+            // Output layer: S_D = S Sᵀ is [c = c'] (full), P (centred full) or, traced, the
+            // constant s (C, or C − 1 centred).
+            let kappa = T::from_f64(1.0 / c as f64);
+            let block_sum = |i: usize, j: usize| {
+                let rows =
+                    (0..c).map(|q| &g[(i * c + q) * m + j * c..(i * c + q) * m + (j + 1) * c]);
+                rows.fold(T::zero(), |acc, row| {
+                    acc + row.iter().fold(T::zero(), |a, &v| a + v)
+                })
+            };
             for_each_chunk(par, &mut buf.mblock[..n * n], BLOCK_ROWS * n, |b, chunk| {
                 for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
                     let i = b * BLOCK_ROWS + q;
                     for (j, mv) in mrow.iter_mut().enumerate() {
+                        let diag_sum = || {
+                            (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q])
+                        };
                         *mv = match kind {
-                            KernelKind::Full => (0..c)
-                                .fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q]),
-                            KernelKind::Traced => T::from_f64(c as f64) * g[i * m + j],
+                            KernelKind::Full => diag_sum(),
+                            KernelKind::CentredFull => diag_sum() - kappa * block_sum(i, j),
+                            KernelKind::Traced | KernelKind::CentredTraced => {
+                                T::from_f64(c as f64) * g[i * m + j]
+                            }
                         };
                     }
                 }
@@ -159,22 +179,16 @@ pub(crate) fn gradient<T: Float>(
 
     // Stage 1: reverse through the signal recursion, hidden layers first to last.
     let max_w = arch.max_width();
-    ensure_len(&mut buf.u, nc * max_w);
     ensure_len(&mut buf.ubar, nc * max_w);
     for h in 0..n_hidden {
         let w = widths[h + 1];
-        // U = D^{h+1} W^{h+1}, kept from the signals step (rows W^L[c, :] for the last layer).
-        let u: &[T] = if h + 1 < n_hidden {
-            &signals.products[h][..nc * w]
+        // U = D^{h+1} W^{h+1}, kept from the signals step (rows (S W^L)[q, :] for the last
+        // layer, the same for every sample).
+        let last = h + 1 == n_hidden;
+        let u: &[T] = if last {
+            &signals.top[..c * w]
         } else {
-            let wl = mlp.weights(h + 1);
-            let u = &mut buf.u[..nc * w];
-            for (r, row) in u.chunks_exact_mut(w).enumerate() {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = wl[(r % c, j)];
-                }
-            }
-            u
+            &signals.products[h][..nc * w]
         };
         let (d1, d2) = (&cache.d1[h], &cache.d2[h]);
         // z̄ = Σ_c D̄ ∘ U ∘ σ''   and   Ū = D̄ ∘ σ'
@@ -194,7 +208,8 @@ pub(crate) fn gradient<T: Float>(
                     zrow.fill(T::zero());
                     for (k, ub) in ubrows.chunks_exact_mut(w).enumerate() {
                         let r = i * c + k;
-                        let (db, uu) = (&dbar[r * w..(r + 1) * w], &u[r * w..(r + 1) * w]);
+                        let ur = if last { k } else { r };
+                        let (db, uu) = (&dbar[r * w..(r + 1) * w], &u[ur * w..(ur + 1) * w]);
                         hadamard_add_assign(zrow, db, uu);
                         ub.copy_from_slice(db);
                         mul_assign(ub, &d1[i * w..(i + 1) * w]);
@@ -225,12 +240,22 @@ pub(crate) fn gradient<T: Float>(
                 par,
             );
         } else {
-            // W̄^L[c, :] += Σ_i Ū[(i,c), :]
-            let gw = &mut grad[wr];
+            // W̄^L = Sᵀ (Σ_i Ū[(i,q), :])_q (W^L gets no other gradient).
+            ensure_len(&mut buf.wsum, c * w);
+            let wsum = &mut buf.wsum[..c * w];
+            wsum.fill(T::zero());
             for (r, row) in ubar.chunks_exact(w).enumerate() {
                 let q = r % c;
-                add_assign(&mut gw[q * w..(q + 1) * w], row);
+                add_assign(&mut wsum[q * w..(q + 1) * w], row);
             }
+            matmul(
+                rm_mut(&mut grad[wr], n_out, w),
+                Accum::Replace,
+                rm(&signals.seed_matrix, c, n_out).transpose(),
+                rm(wsum, c, w),
+                T::one(),
+                Par::Seq,
+            );
         }
     }
 

@@ -84,6 +84,66 @@ impl PenaltyMetric {
     }
 }
 
+/// An optional floor under the metric: the penalty `α · max(0, g(K) − target)`.
+///
+/// The log-determinant metrics are unbounded below (as gradients shrink or align), so an
+/// unbounded penalty keeps pushing, and a large `α` can collapse training to near-constant
+/// outputs. With a hinge the penalty stops acting once `g` is at or below `target`: its value and
+/// gradient are then exactly zero, and above it the gradient is `α ∇g`, that of the unbounded
+/// penalty. At `g = target` the subgradient `0` is taken, consistent with the value `0`.
+///
+/// ```
+/// use mgs::penalty::PenaltyBound;
+/// let hinge = PenaltyBound::Hinge { target: -2.0 };
+/// assert_eq!(hinge.apply(-1.5), 0.5);
+/// assert_eq!(hinge.apply(-3.0), 0.0);
+/// assert!(!hinge.is_active(-2.0));
+/// assert_eq!(PenaltyBound::Unbounded.apply(-3.0), -3.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum PenaltyBound {
+    /// `g(K)` itself.
+    #[default]
+    Unbounded,
+    /// `max(0, g(K) − target)`; `target` finite.
+    Hinge {
+        /// The level of `g` below which the penalty is off.
+        target: f64,
+    },
+}
+
+impl PenaltyBound {
+    /// The bounded metric: `g`, or `max(0, g − target)`.
+    pub fn apply(&self, g: f64) -> f64 {
+        match *self {
+            PenaltyBound::Unbounded => g,
+            PenaltyBound::Hinge { target } => (g - target).max(0.0),
+        }
+    }
+
+    /// Whether the gradient is that of `g` (`true`) or zero: `1[g > target]` for the hinge.
+    pub fn is_active(&self, g: f64) -> bool {
+        match *self {
+            PenaltyBound::Unbounded => true,
+            PenaltyBound::Hinge { target } => g > target,
+        }
+    }
+
+    /// Checks that a hinge's target is finite.
+    pub fn check(&self) -> Result<()> {
+        match *self {
+            PenaltyBound::Hinge { target } if !target.is_finite() => {
+                Err(Error::InvalidHyperparameter {
+                    name: "target",
+                    value: target,
+                    reason: "the hinge target must be finite",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Hyperparameters of the MGS penalty, validated once by [`PenaltyConfig::check`].
 ///
 /// Two cautions from the study (`docs/study.md`). The log-determinant is unbounded below as the
@@ -96,7 +156,8 @@ impl PenaltyMetric {
 pub struct PenaltyConfig {
     /// The metric `g`.
     pub metric: PenaltyMetric,
-    /// Full or traced kernel.
+    /// Full, traced, or centred kernel (the centred kinds need `C ≥ 2`, checked at each call
+    /// since the config does not know the model).
     pub kernel: KernelKind,
     /// Relative jitter `ε > 0`.
     pub jitter: f64,
@@ -107,6 +168,8 @@ pub struct PenaltyConfig {
     pub subset: Option<usize>,
     /// Gradient route.
     pub route: Route,
+    /// Unbounded (default) or a hinge `max(0, g − target)`.
+    pub bound: PenaltyBound,
 }
 
 impl Default for PenaltyConfig {
@@ -118,14 +181,16 @@ impl Default for PenaltyConfig {
             weight: 1.0,
             subset: None,
             route: Route::Factorised,
+            bound: PenaltyBound::Unbounded,
         }
     }
 }
 
 impl PenaltyConfig {
-    /// Checks `ε > 0` finite, `α ≥ 0` finite and `s ≥ 1`.
+    /// Checks `ε > 0` finite, `α ≥ 0` finite, `s ≥ 1` and a finite hinge target.
     pub fn check(&self) -> Result<()> {
         check_jitter(self.jitter)?;
+        self.bound.check()?;
         if !(self.weight.is_finite() && self.weight >= 0.0) {
             return Err(Error::InvalidHyperparameter {
                 name: "weight",
@@ -175,7 +240,8 @@ pub struct PhaseTimings {
     pub kernel: Duration,
     /// Cholesky factorisation and log-determinant (and the cosine kernel, for that metric).
     pub factor: Duration,
-    /// Inverse from the Cholesky factor and `G = ∂g/∂K` (zero for `value`).
+    /// Inverse from the Cholesky factor and `G = ∂g/∂K` (zero for `value`, and for a hinge at or
+    /// below its target).
     pub inverse: Duration,
     /// From `G` to the parameter gradient (zero for `value`).
     pub backward: Duration,
@@ -216,7 +282,8 @@ impl<T: Float> Penalty<T> {
         &self.config
     }
 
-    /// `α · g(K)` on `x` (or on a subset drawn from `rng`).
+    /// `α · g(K)` on `x` (or on a subset drawn from `rng`); `α · max(0, g(K) − target)` with a
+    /// hinge.
     pub fn value(
         &mut self,
         mlp: &Mlp<T>,
@@ -227,8 +294,8 @@ impl<T: Float> Penalty<T> {
         self.run(mlp, x, rng, None, par)
     }
 
-    /// `α · g(K)` and its gradient with respect to all parameters, written into `grad`
-    /// (length `P`, overwritten).
+    /// `α · g(K)` (or its hinge) and its gradient with respect to all parameters, written into
+    /// `grad` (length `P`, overwritten; all zeros for a hinge at or below its target).
     pub fn value_and_grad(
         &mut self,
         mlp: &Mlp<T>,
@@ -265,6 +332,8 @@ impl<T: Float> Penalty<T> {
             clock = now;
         };
         mlp.check_inputs(x)?;
+        let c = mlp.arch().output_dim();
+        cfg.kernel.check_outputs(c)?;
         let n_all = x.nrows();
         let d = x.ncols();
         let n = cfg.subset.map_or(n_all, |s| s.min(n_all));
@@ -289,14 +358,11 @@ impl<T: Float> Penalty<T> {
         }
         let xs = rm(&ws.x, n, d);
         ws.cache.compute(mlp, xs, par)?;
-        let c = mlp.arch().output_dim();
         let m = cfg.kernel.order(n, c);
         if cfg.route == Route::Factorised {
-            if grad.is_some() {
-                ws.signals.compute_keeping_products(mlp, &ws.cache, par)?;
-            } else {
-                ws.signals.compute_into(mlp, &ws.cache, par)?;
-            }
+            let seeds = cfg.kernel.seeds();
+            ws.signals
+                .compute_seeded(mlp, &ws.cache, seeds, grad.is_some(), par)?;
         }
         lap(&mut timings.forward);
         match cfg.route {
@@ -308,6 +374,7 @@ impl<T: Float> Penalty<T> {
                     cfg.kernel,
                     rm_mut(&mut ws.k, m, m),
                     Some((&mut ws.sa, &mut ws.sd)),
+                    0..mlp.arch().n_layers(),
                     par,
                 );
             }
@@ -316,38 +383,45 @@ impl<T: Float> Penalty<T> {
             }
         }
         lap(&mut timings.kernel);
-        let want_grad = grad.is_some();
-        if want_grad {
-            ensure_len(&mut ws.g, m * m);
-        }
-        let value = kernel_grad::metric_and_kernel_grad(
+        let value = kernel_grad::metric_value(
             cfg.metric,
             rm(&ws.k, m, m),
             cfg.jitter,
             &mut ws.metric,
-            if want_grad {
-                Some(&mut ws.g[..m * m])
-            } else {
-                None
-            },
             par,
         )?;
         lap(&mut timings.factor);
-        timings.inverse = ws.metric.inverse_time;
-        timings.factor -= timings.inverse;
-        let alpha = T::from_f64(cfg.weight);
         if let Some(grad) = grad {
-            match cfg.route {
-                Route::Factorised => factorised::gradient(mlp, ws, cfg.kernel, grad, par),
-                Route::Explicit => explicit::gradient(mlp, ws, cfg.kernel, grad, par),
+            if cfg.bound.is_active(value) {
+                ensure_len(&mut ws.g, m * m);
+                kernel_grad::kernel_grad(
+                    cfg.metric,
+                    m,
+                    cfg.jitter,
+                    &mut ws.metric,
+                    &mut ws.g[..m * m],
+                    par,
+                );
+                if cfg.kernel == KernelKind::CentredFull {
+                    kernel_grad::project_centred(&mut ws.g[..m * m], n, c, par);
+                }
+                lap(&mut timings.inverse);
+                match cfg.route {
+                    Route::Factorised => factorised::gradient(mlp, ws, cfg.kernel, grad, par),
+                    Route::Explicit => explicit::gradient(mlp, ws, cfg.kernel, grad, par),
+                }
+                let alpha = T::from_f64(cfg.weight);
+                for v in grad.iter_mut() {
+                    *v *= alpha;
+                }
+                check_finite("penalty gradient", grad)?;
+            } else {
+                // A hinge at or below its target: the penalty is flat here.
+                grad.fill(T::zero());
             }
-            for v in grad.iter_mut() {
-                *v *= alpha;
-            }
-            check_finite("penalty gradient", grad)?;
+            lap(&mut timings.backward);
         }
-        lap(&mut timings.backward);
-        let out = T::from_f64(cfg.weight * value);
+        let out = T::from_f64(cfg.weight * cfg.bound.apply(value));
         if !out.is_finite_value() {
             return Err(Error::NonFinite {
                 what: "penalty value",

@@ -200,7 +200,12 @@ impl<T: Float> Batch<T> {
     }
 
     /// Mixes the batch (see the module documentation); `n_outputs` is `C`.
-    pub(crate) fn mixup(&mut self, mixup: &Mixup, n_outputs: usize, rng: &mut MgsRng) -> Result<()> {
+    pub(crate) fn mixup(
+        &mut self,
+        mixup: &Mixup,
+        n_outputs: usize,
+        rng: &mut MgsRng,
+    ) -> Result<()> {
         let lambda = mixup.distribution()?.sample(rng);
         let rows = self.len();
         self.perm.clear();

@@ -148,11 +148,13 @@ impl<T: Float> Checkpoint<T> {
     /// Parses text written by [`to_text`](Self::to_text), checking the header, the payload's
     /// length and checksum, and then the contents.
     pub fn from_text(text: &str) -> Result<Self> {
-        let (head, payload) = text.split_once('\n').ok_or_else(|| {
-            format_err("not an mgs training checkpoint: no header line".into())
-        })?;
+        let (head, payload) = text
+            .split_once('\n')
+            .ok_or_else(|| format_err("not an mgs training checkpoint: no header line".into()))?;
         let header: Header = serde_json::from_str(head).map_err(|e| {
-            format_err(format!("not an mgs training checkpoint: bad header line ({e})"))
+            format_err(format!(
+                "not an mgs training checkpoint: bad header line ({e})"
+            ))
         })?;
         if header.format != CHECKPOINT_FORMAT {
             return Err(format_err(format!(
@@ -282,7 +284,9 @@ impl<T: Float> Trainer<'_, T> {
                 found: (ckpt.params.len(), 1),
             });
         }
-        self.config.optimizer.check_state(&ckpt.state.optimizer, p)?;
+        self.config
+            .optimizer
+            .check_state(&ckpt.state.optimizer, p)?;
         let names: Vec<&str> = ckpt.regularizers.iter().map(|r| r.name.as_str()).collect();
         let ours = self.regularizer_names();
         if names != ours {

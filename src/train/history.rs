@@ -59,9 +59,6 @@ pub struct History {
     pub selected_epoch: Option<usize>,
     /// The epoch with the highest validation accuracy (first one on ties), for class targets.
     pub best_accuracy_epoch: Option<usize>,
-    /// Epochs chosen by other selection rules (e.g. the label-free
-    /// [`MgsSelector`](super::MgsSelector)), by rule name.
-    pub rule_selections: Vec<(String, Option<usize>)>,
     /// Why the run ended before its configured number of epochs, if it did.
     pub stopped: Option<String>,
 }

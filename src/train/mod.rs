@@ -86,7 +86,7 @@ pub use loss::{
     MeanSquaredError, SymmetricCrossEntropy, Targets, accuracy,
 };
 pub use mgs::{Extremum, MgsMonitor, MgsRegularizer, MgsSelector, WeightSchedule};
-pub use observer::{Control, ObserveMode, Observation, Observer, progress_printer};
+pub use observer::{Control, Observation, ObserveMode, Observer, progress_printer};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerKind, OptimizerState, Schedule, Sgd};
 pub use record::{EpochRecord, Evaluation, KernelSummary, LayerSummary, MgsRecord};
 pub use regularizer::{L2Penalty, Regularizer, StepContext};

@@ -66,7 +66,7 @@ use rand_distr::Normal;
 use super::observer::{CallbackFn, MetricsFn};
 use super::step::{StepAt, StepParts, StepSettings, TrainStep};
 use super::{
-    Control, Dataset, EpochRecord, Evaluation, History, Loss, ObserveMode, Observation, Observer,
+    Control, Dataset, EpochRecord, Evaluation, History, Loss, Observation, ObserveMode, Observer,
     OptimizerState, Regularizer, RunState, SelectOn, Selected, TrainConfig, TrainRngs, evaluate,
 };
 use crate::{Error, Float, Mlp, Result};
@@ -161,7 +161,10 @@ impl<'a, T: Float> Trainer<'a, T> {
         }
         self.train
             .check_model("training inputs", self.mlp.arch(), loss.as_ref())?;
-        for (what, set) in [("validation inputs", &self.val), ("test inputs", &self.test)] {
+        for (what, set) in [
+            ("validation inputs", &self.val),
+            ("test inputs", &self.test),
+        ] {
             if let Some(d) = set {
                 d.check_model(what, self.mlp.arch(), loss.as_ref())?;
             }
@@ -210,7 +213,11 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// Adds an observer, run after the epochs `mode` selects (after those added before it).
-    pub fn with_observer(mut self, observer: impl Observer<T> + 'a, mode: ObserveMode) -> Result<Self> {
+    pub fn with_observer(
+        mut self,
+        observer: impl Observer<T> + 'a,
+        mode: ObserveMode,
+    ) -> Result<Self> {
         mode.check()?;
         observer.check_model(&self.mlp)?;
         self.observers.push((mode, Box::new(observer)));

@@ -83,7 +83,9 @@ impl<T: Float> MgsMonitor<T> {
         crate::error::check_finite_mat("probe set", inputs)?;
         self.probes.push(Probe {
             name: name.to_string(),
-            inputs: Mat::from_fn(inputs.nrows(), inputs.ncols(), |i, j| inputs[(i, j)].to_f64()),
+            inputs: Mat::from_fn(inputs.nrows(), inputs.ncols(), |i, j| {
+                inputs[(i, j)].to_f64()
+            }),
             kernels: Vec::new(),
         });
         Ok(self)
@@ -137,7 +139,10 @@ impl<T: Float> MgsMonitor<T> {
     fn model64(&mut self, mlp: &Mlp<T>) -> Result<&Mlp<f64>> {
         let same_arch = self.model.as_ref().is_some_and(|m| m.arch() == mlp.arch());
         if !same_arch {
-            self.model = Some(Mlp::from_params(mlp.arch().clone(), vec![0.0; mlp.n_params()])?);
+            self.model = Some(Mlp::from_params(
+                mlp.arch().clone(),
+                vec![0.0; mlp.n_params()],
+            )?);
         }
         let model = self.model.as_mut().expect("set above");
         for (d, s) in model.params_mut().iter_mut().zip(mlp.params()) {
