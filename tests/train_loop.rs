@@ -21,11 +21,11 @@ fn blobs(n: usize, seed: u64) -> (Mat<f64>, Vec<usize>) {
     let mut rng = rng_from_seed(seed);
     let mut labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let x = Mat::from_fn(n, 4, |i, j| {
-        let centre = if j == labels[i] { 1.0 } else { 0.0 };
-        centre + 1.2 * (rng.random::<f64>() * 2.0 - 1.0)
+        let centre = if j == labels[i] { 1.5 } else { 0.0 };
+        centre + rng.random::<f64>() * 2.0 - 1.0
     });
     for l in labels.iter_mut() {
-        if rng.random::<f64>() < 0.3 {
+        if rng.random::<f64>() < 0.2 {
             *l = (*l + 1) % 3;
         }
     }
@@ -42,7 +42,7 @@ fn config(epochs: usize, par: Par) -> TrainConfig {
         epochs,
         batch_size: 16,
         optimizer: Optimizer::Adam(Adam {
-            lr: 2e-2,
+            lr: 5e-3,
             ..Adam::default()
         }),
         seed: 7,

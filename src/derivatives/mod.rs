@@ -38,6 +38,7 @@ pub use forward::jvp;
 pub use hvp::hvp;
 pub(crate) use hvp::{HvpRows, hvp_rows};
 pub use reverse::{Vjp, vjp, vjp_into};
+pub(crate) use reverse::{VjpScratch, vjp_into_scratch};
 pub(crate) use signals::Seeds;
 pub use signals::Signals;
 

@@ -48,6 +48,36 @@ pub fn vjp_into<T: Float>(
     grad_inputs: Option<MatMut<'_, T>>,
     par: Par,
 ) -> Result<()> {
+    let mut scratch = VjpScratch::default();
+    vjp_into_scratch(
+        mlp,
+        cache,
+        cotangent,
+        grad_params,
+        grad_inputs,
+        &mut scratch,
+        par,
+    )
+}
+
+/// The two signal buffers of a backward pass, kept by callers that repeat it (the training
+/// step), so that a VJP allocates nothing once they are large enough.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VjpScratch<T: Float> {
+    g: Vec<T>,
+    g_prev: Vec<T>,
+}
+
+/// [`vjp_into`] with caller-owned scratch.
+pub(crate) fn vjp_into_scratch<T: Float>(
+    mlp: &Mlp<T>,
+    cache: &ForwardCache<T>,
+    cotangent: MatRef<'_, T>,
+    grad_params: &mut [T],
+    grad_inputs: Option<MatMut<'_, T>>,
+    scratch: &mut VjpScratch<T>,
+    par: Par,
+) -> Result<()> {
     let arch = mlp.arch();
     check_batch_matrix("cotangent", mlp, cache, cotangent, arch.output_dim())?;
     if grad_params.len() != mlp.n_params() {
@@ -66,15 +96,39 @@ pub fn vjp_into<T: Float>(
             });
         }
     }
+    backward(
+        mlp,
+        cache,
+        cotangent,
+        grad_params,
+        grad_inputs,
+        scratch,
+        par,
+    );
+    Ok(())
+}
+
+/// The backward pass of [`vjp_into`].
+fn backward<T: Float>(
+    mlp: &Mlp<T>,
+    cache: &ForwardCache<T>,
+    cotangent: MatRef<'_, T>,
+    grad_params: &mut [T],
+    grad_inputs: Option<MatMut<'_, T>>,
+    scratch: &mut VjpScratch<T>,
+    par: Par,
+) {
+    let arch = mlp.arch();
     let n = cache.n;
     let widths = arch.widths();
     let max_w = arch.max_width();
-    let mut g = vec![T::zero(); n * max_w];
-    let mut g_prev = vec![T::zero(); n * max_w];
-    rm_mut(&mut g, n, widths[arch.n_layers()]).copy_from(cotangent);
+    let VjpScratch { g, g_prev } = scratch;
+    crate::mlp::ensure_len(g, n * max_w);
+    crate::mlp::ensure_len(g_prev, n * max_w);
+    rm_mut(g, n, widths[arch.n_layers()]).copy_from(cotangent);
     for l in (0..arch.n_layers()).rev() {
         let (n_in, n_out) = (widths[l], widths[l + 1]);
-        let gl = rm(&g, n, n_out);
+        let gl = rm(g, n, n_out);
         // ∂/∂W = gᵀ a, ∂/∂b = Σ_i g_i
         matmul(
             rm_mut(&mut grad_params[arch.weight_range(l)], n_out, n_in),
@@ -97,7 +151,7 @@ pub fn vjp_into<T: Float>(
         }
         // g ← (g W) ∘ σ'(z^{l})
         matmul(
-            rm_mut(&mut g_prev, n, n_in),
+            rm_mut(g_prev, n, n_in),
             Accum::Replace,
             gl,
             mlp.weights(l),
@@ -114,7 +168,6 @@ pub fn vjp_into<T: Float>(
                 crate::simd::mul_assign(chunk, &d1[start..start + chunk.len()]);
             },
         );
-        std::mem::swap(&mut g, &mut g_prev);
+        std::mem::swap(g, g_prev);
     }
-    Ok(())
 }

@@ -5,6 +5,16 @@
 //! The output layer's signals are unit vectors, so its `S_D` is `[c = c']` (full kernel) or the
 //! constant `C` (traced kernel). Cost `(N·C)² Σ_l n_l + N² Σ_l n_{l−1}` instead of `(N·C)² P`.
 //!
+//! **Centred kinds.** The signals are linear in the output seed, so seeding the backward
+//! recursion with the rows of `S W^L` instead of `W^L` gives the signals of the outputs `S f`:
+//! `S = P = I − 11ᵀ/C` for the centred full kernel (output-layer Gram `P`), and for the centred
+//! traced kernel `S = Qᵀ`, an orthonormal (Helmert) basis of `1⊥`, which yields the same block
+//! trace `Σ_c (P J_i)_c · (P J_j)_c = Σ_k (q_kᵀ J_i) · (q_kᵀ J_j)` from `C − 1` signal rows per
+//! sample instead of `C` (output-layer constant `C − 1`). The centring itself costs `C² n_{L−1}`.
+//!
+//! **Per layer.** Each term `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` is the kernel of layer `l`'s
+//! parameters alone; [`layer_kernels`] returns them.
+//!
 //! ```
 //! use faer::{Mat, Par};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
@@ -18,10 +28,10 @@
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
-use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use std::ops::Range;
 
+use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
@@ -296,6 +306,11 @@ pub(crate) fn kernel_into<T: Float>(
     layers: Range<usize>,
     par: Par,
 ) {
+    debug_assert_eq!(
+        signals.seeds,
+        kind.seeds(),
+        "signals seeded for another kind"
+    );
     let (n, c) = (cache.n, signals.c);
     let n_layers = cache.widths.len() - 1;
     let m = kind.order(n, c);

@@ -5,7 +5,9 @@
 //! - [`factorised`]: never forms `J`; sums per-layer Gram matrices of the backpropagated signals
 //!   and of the activations, combined by Hadamard products (design note §3.1).
 //!
-//! Rows and columns of a full kernel follow the fixed order `r = i·C + c`.
+//! Rows and columns of a full kernel follow the fixed order `r = i·C + c`. The centred kinds
+//! ([`KernelKind::CentredFull`], [`KernelKind::CentredTraced`]) use the gradients of the centred
+//! outputs `f_c − f̄`, and [`factorised::layer_kernels`] splits a kernel into its per-layer terms.
 //!
 //! ```
 //! use faer::{Mat, Par};

@@ -87,6 +87,11 @@ pub(crate) fn gradient<T: Float>(
     let signals = &ws.signals;
     // `c` signal rows per sample (`C`, or `C − 1` for the centred traced kernel).
     let (n, c, n_out) = (cache.n, signals.c, arch.output_dim());
+    debug_assert_eq!(
+        signals.seeds,
+        kind.seeds(),
+        "signals seeded for another kind"
+    );
     let m = kind.order(n, c);
     let rep = m / n;
     let nc = n * c;
@@ -140,7 +145,7 @@ pub(crate) fn gradient<T: Float>(
         } else {
             // Output layer: S_D = S Sᵀ is [c = c'] (full), P (centred full) or, traced, the
             // constant s (C, or C − 1 centred).
-            let kappa = T::from_f64(1.0 / c as f64);
+            let kappa = T::from_f64(1.0 / n_out as f64);
             let block_sum = |i: usize, j: usize| {
                 let rows =
                     (0..c).map(|q| &g[(i * c + q) * m + j * c..(i * c + q) * m + (j + 1) * c]);

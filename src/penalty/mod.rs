@@ -1,9 +1,10 @@
 //! The MGS penalty `α · g(K(θ))` and its exact gradient: the regulariser part of the framework.
 //!
 //! `g` is one of the kernel metrics (trace, log-determinant, normalised log-determinant, cosine
-//! log-determinant), `K` the full or traced MGS kernel of a batch (or of a seeded random subset of
-//! it). The gradient is the exact gradient of the returned value, jitter and normalisation
-//! included, by either of two routes that tests show agree:
+//! log-determinant), `K` the full, traced or centred MGS kernel ([`KernelKind`]) of a batch (or
+//! of a seeded random subset of it). Optionally a hinge ([`PenaltyBound::Hinge`]) turns the
+//! penalty into `α · max(0, g(K) − target)`. The gradient is the exact gradient of the returned
+//! value, jitter and normalisation included, by either of two routes that tests show agree:
 //!
 //! - [`Route::Explicit`]: forms `J`, then `∇g = 2 Σ_r H_r (G J)_r` with forward-over-reverse
 //!   Hessian-vector products;

@@ -252,13 +252,18 @@ impl Optimizer {
         }
     }
 
-    /// A fresh state (step 0, zero buffers) for `n_params` parameters.
-    pub fn init_state<T: Float>(&self, n_params: usize) -> OptimizerState<T> {
-        let (first, second) = match self {
+    /// Lengths of the first and second moment buffers for `n_params` parameters.
+    fn moment_lengths(&self, n_params: usize) -> (usize, usize) {
+        match self {
             Optimizer::Sgd(o) if o.momentum == 0.0 => (0, 0),
             Optimizer::Sgd(_) => (n_params, 0),
             Optimizer::Adam(_) | Optimizer::AdamW(_) => (n_params, n_params),
-        };
+        }
+    }
+
+    /// A fresh state (step 0, zero buffers) for `n_params` parameters.
+    pub fn init_state<T: Float>(&self, n_params: usize) -> OptimizerState<T> {
+        let (first, second) = self.moment_lengths(n_params);
         OptimizerState {
             kind: self.kind(),
             step: 0,
@@ -269,27 +274,19 @@ impl Optimizer {
 
     /// Checks that `state` belongs to this optimiser and to `n_params` parameters.
     pub fn check_state<T: Float>(&self, state: &OptimizerState<T>, n_params: usize) -> Result<()> {
-        let fresh = self.init_state::<T>(0);
-        if state.kind != fresh.kind {
+        if state.kind != self.kind() {
             return Err(Error::Format {
                 reason: format!(
                     "optimiser state belongs to {:?}, the optimiser is {:?}",
-                    state.kind, fresh.kind
+                    state.kind,
+                    self.kind()
                 ),
             });
         }
-        let expected = self.init_state::<T>(n_params);
+        let (first, second) = self.moment_lengths(n_params);
         for (what, have, want) in [
-            (
-                "optimiser first moment",
-                state.first_moment.len(),
-                expected.first_moment.len(),
-            ),
-            (
-                "optimiser second moment",
-                state.second_moment.len(),
-                expected.second_moment.len(),
-            ),
+            ("optimiser first moment", state.first_moment.len(), first),
+            ("optimiser second moment", state.second_moment.len(), second),
         ] {
             if have != want {
                 return Err(Error::ShapeMismatch {

@@ -13,7 +13,7 @@ use super::batch::{Batch, Mixup};
 use super::{
     Dataset, DropoutPass, Loss, Optimizer, OptimizerState, Regularizer, StepContext, TrainRngs,
 };
-use crate::derivatives::vjp_into;
+use crate::derivatives::{VjpScratch, vjp_into_scratch};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
 /// Where in the run a step is.
@@ -51,6 +51,7 @@ pub(crate) struct TrainStep<T: Float> {
     cache: ForwardCache<T>,
     pass: DropoutPass<T>,
     grad_out: Mat<T>,
+    vjp: VjpScratch<T>,
     grad: Vec<T>,
     prev: Vec<T>,
 }
@@ -64,6 +65,7 @@ impl<T: Float> TrainStep<T> {
             cache: ForwardCache::default(),
             pass: DropoutPass::default(),
             grad_out: Mat::zeros(0, 0),
+            vjp: VjpScratch::default(),
             grad: vec![T::zero(); n_params],
             prev: vec![T::zero(); n_params],
         }
@@ -120,7 +122,7 @@ impl<T: Float> TrainStep<T> {
         if !(0..g.nrows()).all(|i| (0..n_out).all(|c| g[(i, c)].is_finite_value())) {
             return Err(diverged("gradient"));
         }
-        vjp_into(mlp, fwd, g, &mut self.grad, None, par)?;
+        vjp_into_scratch(mlp, fwd, g, &mut self.grad, None, &mut self.vjp, par)?;
 
         for (sum, reg) in penalty_sums.iter_mut().zip(parts.regularizers.iter_mut()) {
             let mut ctx = StepContext {

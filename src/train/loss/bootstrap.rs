@@ -3,7 +3,9 @@
 use faer::{MatMut, MatRef};
 
 use super::cross_entropy::cross_entropy_row;
-use super::{Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows};
+use super::{
+    Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows, row,
+};
 use crate::{Float, Result};
 
 /// Bootstrapping (Reed et al. 2015, "Training deep neural networks on noisy labels with
@@ -51,7 +53,7 @@ impl Bootstrapping {
         Loss::<T>::check_targets(self, &targets)?;
         let Self { beta, hard } = *self;
         let mut sm = Softmax::new(outputs.ncols());
-        let mut b = vec![0.0f64; outputs.ncols()];
+        let mut b = row(outputs.ncols());
         mean_over_rows(outputs, &targets, 0.0, grad, |_, z, t, g| {
             sm.compute(z);
             for (k, ((bk, &tk), &pk)) in b.iter_mut().zip(t).zip(&sm.p).enumerate() {

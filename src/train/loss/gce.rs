@@ -2,7 +2,9 @@
 
 use faer::{MatMut, MatRef};
 
-use super::{Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows};
+use super::{
+    Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows, row,
+};
 use crate::{Float, Result};
 
 /// Generalized cross-entropy `L_q` (Zhang & Sabuncu 2018, "Generalized cross entropy loss for
@@ -43,7 +45,7 @@ impl GeneralizedCrossEntropy {
         Loss::<T>::check_targets(self, &targets)?;
         let q = self.q;
         let mut sm = Softmax::new(outputs.ncols());
-        let mut w = vec![0.0f64; outputs.ncols()];
+        let mut w = row(outputs.ncols());
         mean_over_rows(outputs, &targets, 0.0, grad, |_, z, t, g| {
             sm.compute(z);
             let mut value = 0.0f64;

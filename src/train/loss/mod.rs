@@ -409,7 +409,7 @@ fn mean_over_rows<T: Float>(
     check_outputs(outputs, &grad)?;
     let (n, c) = (outputs.nrows(), outputs.ncols());
     targets.check(n, c)?;
-    let (mut z, mut t, mut g) = (vec![0.0f64; c], vec![0.0f64; c], vec![0.0f64; c]);
+    let (mut z, mut t, mut g) = (row(c), row(c), row(c));
     let mut total = 0.0f64;
     for i in 0..n {
         for (k, zk) in z.iter_mut().enumerate() {
@@ -431,15 +431,24 @@ fn mean_over_rows<T: Float>(
     Ok(total / n as f64)
 }
 
+/// One row of `C` values in `f64`, on the stack for `C ≤ 32` (so that a training step's loss
+/// allocates nothing for up to 32 classes).
+pub(super) type Row = smallvec::SmallVec<[f64; 32]>;
+
+/// A zero row of `c` values.
+pub(super) fn row(c: usize) -> Row {
+    smallvec::smallvec![0.0; c]
+}
+
 /// Softmax and log-softmax of one row of finite logits, shifted by the row maximum `m` (first
 /// one on ties): with `s = Σ_{k ≠ argmax} e^{z_k − m}`, `log p_c = (z_c − m) − ln(1 + s)` and
 /// `p_c = e^{z_c − m} / (1 + s)`.
 #[derive(Debug, Clone)]
 struct Softmax {
     /// `log p`.
-    logp: Vec<f64>,
+    logp: Row,
     /// `p`.
-    p: Vec<f64>,
+    p: Row,
     /// The first index of the row maximum.
     argmax: usize,
 }
@@ -447,8 +456,8 @@ struct Softmax {
 impl Softmax {
     fn new(c: usize) -> Self {
         Self {
-            logp: vec![0.0; c],
-            p: vec![0.0; c],
+            logp: row(c),
+            p: row(c),
             argmax: 0,
         }
     }

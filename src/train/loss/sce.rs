@@ -3,7 +3,9 @@
 use faer::{MatMut, MatRef};
 
 use super::cross_entropy::cross_entropy_row;
-use super::{Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows};
+use super::{
+    Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows, row,
+};
 use crate::{Float, Result};
 
 /// Symmetric cross-entropy (Wang et al. 2019, "Symmetric cross entropy for robust learning with
@@ -73,7 +75,7 @@ impl SymmetricCrossEntropy {
             log_clip,
         } = *self;
         let mut sm = Softmax::new(outputs.ncols());
-        let mut ell = vec![0.0f64; outputs.ncols()];
+        let mut ell = row(outputs.ncols());
         mean_over_rows(outputs, &targets, 0.0, grad, |_, z, t, mut g| {
             sm.compute(z);
             let ce = cross_entropy_row(&sm, t, g.as_deref_mut());
