@@ -129,6 +129,7 @@ mod parallel;
 pub mod penalty;
 pub mod simd;
 mod spd;
+pub mod study;
 mod symmetric;
 pub mod train;
 
