@@ -47,6 +47,8 @@ pub struct EarlyLearning {
     updated: Vec<f64>,
     /// The clipped prediction of the current row.
     clipped: Vec<f64>,
+    /// Per training sample: seen in the current batch (all false between calls).
+    seen: Vec<bool>,
 }
 
 impl std::fmt::Debug for EarlyLearning {
@@ -82,6 +84,7 @@ impl EarlyLearning {
             targets: Vec::new(),
             updated: Vec::new(),
             clipped: Vec::new(),
+            seen: Vec::new(),
         })
     }
 
@@ -99,7 +102,7 @@ impl EarlyLearning {
     /// Checks everything `value_and_grad` needs before it changes anything.
     /// Returns the batch's sample indices.
     fn check_batch<'s>(
-        &self,
+        &mut self,
         n: usize,
         c: usize,
         samples: Option<&'s [usize]>,
@@ -138,12 +141,17 @@ impl EarlyLearning {
                 reason: "must be below the number of training samples given to prepare",
             });
         }
-        let mut sorted = samples.to_vec();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        // Marks in a buffer kept across calls (no allocation per step), cleared before returning.
+        self.seen.resize(self.n_train(), false);
+        let duplicate = samples.iter().find(|&&s| std::mem::replace(&mut self.seen[s], true));
+        let duplicate = duplicate.copied();
+        for &s in samples {
+            self.seen[s] = false;
+        }
+        if let Some(s) = duplicate {
             return Err(Error::InvalidHyperparameter {
                 name: "sample index",
-                value: w[0] as f64,
+                value: s as f64,
                 reason: "appears twice in the batch (ELR updates one target per sample)",
             });
         }
