@@ -1,7 +1,11 @@
 //! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV errors, splits, standardisation
 //! and label noise.
 
-use mgs::data::inflate::{crc32, gunzip, inflate};
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use mgs::data::gzip::{DEFAULT_MAX_OUTPUT, gunzip, gunzip_with_limit};
 use mgs::data::noise::{LabelNoise, pair_flip, symmetric};
 use mgs::data::{
     CsvOptions, Dataset, LabelColumn, Standardizer, Targets, Task, breast_cancer, diabetes, digits,
@@ -176,53 +180,79 @@ fn gunzip_concatenated_members() {
     assert_eq!(&both[one.len()..], &one[..]);
 }
 
-#[test]
-fn inflate_raw_streams() {
-    // Stored block "abc", fixed block "aaaaaaaaaa" (zlib level 9, raw).
-    assert_eq!(
-        inflate(&[0x01, 0x03, 0x00, 0xfc, 0xff, b'a', b'b', b'c']).unwrap(),
-        b"abc"
-    );
-    assert_eq!(
-        inflate(&[0x4b, 0x4c, 0x84, 0x01, 0x00]).unwrap(),
-        b"aaaaaaaaaa"
-    );
-    // A match reaching before the start of the output: fixed block, length 3 at distance 1
-    // as the very first symbol.
-    assert!(matches!(inflate(&[0x03, 0x02]), Err(Error::Format { .. })));
-    // Reserved block type, stored length check, garbage that never ends a block.
-    assert!(matches!(inflate(&[0x07]), Err(Error::Format { .. })));
-    assert!(matches!(
-        inflate(&[0x01, 0x03, 0x00, 0x00, 0x00]),
-        Err(Error::Format { .. })
-    ));
-    assert!(matches!(inflate(&[0xff; 64]), Err(Error::Format { .. })));
-    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+/// `bytes` compressed as one gzip member.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }
 
 #[test]
-fn inflate_never_panics_on_arbitrary_bytes() {
-    // Deterministic pseudo-random inputs of many lengths: every outcome must be Ok or Format.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for len in 0..400 {
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
-        match inflate(&bytes) {
-            Ok(_) | Err(Error::Format { .. }) => {}
-            Err(other) => panic!("unexpected error {other}"),
-        }
-        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
-        gz.extend_from_slice(&bytes);
-        assert!(matches!(gunzip(&gz), Err(Error::Format { .. })) || gunzip(&gz).is_ok());
+fn gunzip_round_trips_and_bounds_its_output() {
+    for text in [&b""[..], b"a", b"hello, gzip\n", &[7u8; 100_000][..]] {
+        assert_eq!(gunzip(&gzip(text)).unwrap(), text);
     }
+    // A stored block (no compression) and a fixed-Huffman one.
+    let mut stored = GzEncoder::new(Vec::new(), Compression::none());
+    stored.write_all(b"abc").unwrap();
+    assert_eq!(gunzip(&stored.finish().unwrap()).unwrap(), b"abc");
+    // 8 MiB of zeros compress to about 8 KB: a limit stops the expansion at once.
+    let bomb = gzip(&vec![0u8; 8 << 20]);
+    assert!(bomb.len() < 20_000, "{}", bomb.len());
+    let err = gunzip_with_limit(&bomb, 1 << 20).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "decompressed gzip data exceeds the limit of 1048576 bytes"
+    );
+    // Exactly at the limit is fine, one byte below is not; the limit counts all members.
+    assert_eq!(gunzip_with_limit(&bomb, 8 << 20).unwrap().len(), 8 << 20);
+    assert!(gunzip_with_limit(&bomb, (8 << 20) - 1).is_err());
+    let mut two = bomb.clone();
+    two.extend_from_slice(&bomb);
+    assert!(matches!(
+        gunzip_with_limit(&two, 12 << 20),
+        Err(Error::TooLarge { .. })
+    ));
+    assert_eq!(DEFAULT_MAX_OUTPUT, 256 << 20);
 }
 
+#[test]
+fn gunzip_error_messages_are_precise() {
+    let msg = |bytes: &[u8]| gunzip(bytes).unwrap_err().to_string();
+    assert_eq!(msg(&[]), "bad file format: empty input is not gzip data");
+    assert!(msg(b"plain text, not gzip").contains("not gzip data (magic bytes 0x70 0x6c"));
+    let gz = DIABETES_TARGET_GZ;
+    let n = gz.len();
+    assert!(msg(&gz[..5]).contains("gzip header is truncated (5 bytes"));
+    assert!(msg(&gz[..12]).contains("truncated in the file name"));
+    let m = msg(&gz[..200]);
+    assert!(
+        m.contains("truncated") && m.contains("without its final block"),
+        "{m}"
+    );
+    assert!(msg(&gz[..n - 3]).contains("gzip trailer is truncated (5 of 8 bytes)"));
+    let mut bad = gz.to_vec();
+    bad[3] |= 0x80;
+    assert!(msg(&bad).contains("reserved gzip header flags set (0x88)"));
+    // Trailing bytes that are not a second member name the offset where they start.
+    let mut bad = gz.to_vec();
+    bad.extend_from_slice(b"junk");
+    assert!(
+        msg(&bad).contains(&format!("in the gzip member starting at byte {n}")),
+        "{}",
+        msg(&bad)
+    );
+}
 // ---------------------------------------------------------------- CSV
 
 fn parse_error(text: &str, opts: &CsvOptions) -> (usize, usize, String) {

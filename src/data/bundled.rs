@@ -2,7 +2,7 @@
 //! provenance and licence, CC BY 4.0).
 //!
 //! They are compiled into the library with `include_bytes!`, so they load offline and without
-//! touching the file system; the `.gz` files are decompressed by [`crate::data::inflate`].
+//! touching the file system; the `.gz` files are decompressed by [`crate::data::gzip`].
 //! Each call parses the data afresh (a few milliseconds).
 //!
 //! | loader | samples × features | target |
@@ -22,7 +22,7 @@
 //! ```
 
 use crate::data::csv::{LabelColumn, RawLabels, Separator, Task, numbered_lines, read_table};
-use crate::data::inflate::gunzip;
+use crate::data::gzip::gunzip;
 use crate::data::{Dataset, Targets};
 use crate::{Error, Result};
 

@@ -2,7 +2,7 @@
 //!
 //! * [`Dataset`]: `n × d` features (row-major `f64`) with class labels or regression targets;
 //! * bundled loaders [`digits`], [`breast_cancer`], [`wine`], [`iris`], [`diabetes`], compiled
-//!   into the crate (the `.gz` files are read by the small decoder in [`inflate`]);
+//!   into the crate (the `.gz` files are read by [`gzip`]);
 //! * [`parse_csv`] / [`load_csv`] for your own data, with precise line/column errors;
 //! * [`stratified_split`], [`random_split`], [`subsample_per_class`];
 //! * [`Standardizer`], fitted on the training part only;
@@ -27,7 +27,7 @@
 mod bundled;
 mod csv;
 mod dataset;
-pub mod inflate;
+pub mod gzip;
 pub mod noise;
 mod split;
 mod standardize;
