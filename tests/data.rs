@@ -445,7 +445,37 @@ fn dataset_checks_its_inputs() {
     };
     assert!(matches!(
         Dataset::new(vec![1.0; 5], 2, classes(vec![0, 1, 0])),
-        Err(Error::ShapeMismatch { .. })
+        Err(Error::LengthMismatch {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
+    // The message names the real counts (5 values for 2 samples of 2 features).
+    let err = Dataset::new(vec![1.0; 5], 2, classes(vec![0, 1])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wrong number of feature values (n_samples · n_features): expected 4, found 5"
+    );
+    // N = 0 with d = usize::MAX is refused at once, before anything is allocated or iterated.
+    let start = std::time::Instant::now();
+    for d in [usize::MAX, usize::MAX / 8 + 1] {
+        assert!(matches!(
+            Dataset::new(vec![], d, classes(vec![])),
+            Err(Error::TooLarge {
+                what: "one row of features",
+                ..
+            })
+        ));
+    }
+    assert!(start.elapsed().as_secs_f64() < 1.0);
+    // The product n · d overflowing is refused too, whatever the buffer.
+    assert!(matches!(
+        Dataset::new(vec![1.0; 3], 1 << 40, classes(vec![0; 1 << 24])),
+        Err(Error::TooLarge {
+            what: "the feature matrix",
+            ..
+        })
     ));
     assert!(matches!(
         Dataset::new(vec![1.0, f64::NAN], 1, classes(vec![0, 1])),
@@ -477,6 +507,44 @@ fn dataset_checks_its_inputs() {
     );
     let x32 = ds.features_as::<f32>();
     assert_eq!(x32[(1, 0)], 2.0f32);
+}
+
+#[test]
+fn dataset_regression_targets_are_checked() {
+    let bad_rows = Targets::Regression {
+        values: vec![1.0; 5],
+        n_targets: 2,
+    };
+    assert!(matches!(
+        Dataset::new(vec![0.0; 2], 1, bad_rows),
+        Err(Error::LengthMismatch {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
+    let none = Targets::Regression {
+        values: vec![],
+        n_targets: 0,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, none),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let huge = Targets::Regression {
+        values: vec![],
+        n_targets: usize::MAX,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, huge),
+        Err(Error::TooLarge { .. })
+    ));
+    let ds = Dataset::new(vec![0.0; 2], 1, Targets::regression(vec![1.0, 2.0])).unwrap();
+    assert_eq!(ds.n_regression_targets(), Some(1));
+    assert!(matches!(
+        ds.with_targets(Targets::regression(vec![1.0])),
+        Err(Error::LengthMismatch { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- splits
@@ -638,7 +706,7 @@ fn standardizer_constant_column_and_errors() {
     let ds = Dataset::new(
         vec![0.1, 1.0, 0.1, 3.0, 0.1, 5.0],
         2,
-        Targets::Regression(vec![0.0; 3]),
+        Targets::regression(vec![0.0; 3]),
     )
     .unwrap();
     let scaler = Standardizer::fit(&ds).unwrap();
@@ -655,8 +723,67 @@ fn standardizer_constant_column_and_errors() {
     let other = iris().unwrap();
     assert!(matches!(
         scaler.transform(&other),
-        Err(Error::ShapeMismatch { .. })
+        Err(Error::LengthMismatch {
+            expected: 2,
+            found: 4,
+            ..
+        })
     ));
+    // Five values are not whole rows of two: the message names the real counts.
+    let err = scaler
+        .transform_in_place(&mut [0.0; 5], 2)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "wrong number of values to (de-)standardise (whole rows of n_features): expected 6, \
+         found 5"
+    );
+    assert!(scaler.inverse_transform_in_place(&mut [0.0; 5], 2).is_err());
+}
+
+#[test]
+fn standardizer_extreme_magnitudes() {
+    // Columns near 1e200 (squares overflow) and 1e-200 (squares underflow), and one mixing
+    // both ends of the range: each gets its exact statistics, not the constant-column σ = 1.
+    // Column j holds c_j·(1, 2, 3, 4): mean 2.5·c_j, population σ = √1.25·c_j.
+    let scales = [1e200, 1e-200, 1e300, 1e-300, 1.0];
+    let d = scales.len();
+    let x: Vec<f64> = (1..=4)
+        .flat_map(|i| scales.iter().map(move |c| c * i as f64))
+        .collect();
+    let ds = Dataset::new(x, d, Targets::regression(vec![0.0; 4])).unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    for (j, c) in scales.iter().enumerate() {
+        let (mean, std) = (scaler.mean()[j], scaler.std()[j]);
+        assert!(
+            ((mean - 2.5 * c) / (2.5 * c)).abs() < 1e-15,
+            "column {j}: {mean}"
+        );
+        let exact = 1.25f64.sqrt() * c;
+        assert!(((std - exact) / exact).abs() < 1e-15, "column {j}: {std}");
+    }
+    let z = scaler.transform(&ds).unwrap();
+    let first = 1.5 / 1.25f64.sqrt();
+    for j in 0..d {
+        assert!((z.features()[(0, j)] + first).abs() < 1e-14, "column {j}");
+        assert!((z.features()[(3, j)] - first).abs() < 1e-14, "column {j}");
+    }
+    // Values at the very top of the range and of opposite signs (their difference overflows).
+    let ds = Dataset::new(
+        vec![f64::MAX, -f64::MAX],
+        1,
+        Targets::regression(vec![0.0; 2]),
+    )
+    .unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    assert_eq!((scaler.mean()[0], scaler.std()[0]), (0.0, f64::MAX));
+    // Subnormal values: σ stays positive.
+    let tiny = f64::from_bits(1);
+    let ds = Dataset::new(vec![0.0, tiny], 1, Targets::regression(vec![0.0; 2])).unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    assert!(scaler.std()[0] > 0.0);
+    assert!(scaler.transform(&ds).is_ok());
 }
 
 // ---------------------------------------------------------------- label noise

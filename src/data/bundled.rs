@@ -241,7 +241,7 @@ pub fn diabetes() -> Result<Dataset> {
             y.n_features
         )));
     }
-    let ds = Dataset::new(x.features, x.n_features, Targets::Regression(y.features))?;
+    let ds = Dataset::new(x.features, x.n_features, Targets::regression(y.features))?;
     check_shape("diabetes", &ds, 442, 10, None)?;
     ds.with_feature_names(strings(&[
         "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",

@@ -196,8 +196,8 @@ pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<Dataset> {
             let (labels, n_classes, names) = map_class_labels(&raw);
             (Targets::Classes { labels, n_classes }, names)
         }
-        RawLabels::Values(values) => (Targets::Regression(values), None),
-        RawLabels::None => (Targets::Regression(Vec::new()), None),
+        RawLabels::Values(values) => (Targets::regression(values), None),
+        RawLabels::None => (Targets::regression(Vec::new()), None),
     };
     let mut ds = Dataset::new(table.features, table.n_features, targets)?;
     if let Some(names) = feature_names {
