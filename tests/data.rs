@@ -1,5 +1,5 @@
-//! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV errors, splits, standardisation
-//! and label noise.
+//! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV parsing and errors, splits,
+//! standardisation and label noise.
 
 use std::io::Write;
 
@@ -8,8 +8,9 @@ use flate2::write::GzEncoder;
 use mgs::data::gzip::{DEFAULT_MAX_OUTPUT, gunzip, gunzip_with_limit};
 use mgs::data::noise::{LabelNoise, pair_flip, symmetric};
 use mgs::data::{
-    CsvOptions, Dataset, LabelColumn, Standardizer, Targets, Task, breast_cancer, diabetes, digits,
-    iris, load_csv, parse_csv, random_split, stratified_split, subsample_per_class, wine,
+    ClassLabels, Column, CsvOptions, Dataset, Missing, Standardizer, Targets, Task, breast_cancer,
+    diabetes, digits, iris, load_csv, parse_csv, random_split, stratified_split,
+    subsample_per_class, wine,
 };
 use mgs::{Error, rng_from_seed};
 
@@ -35,16 +36,17 @@ fn digits_shape_and_counts() {
         &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
     );
     assert_eq!(ds.labels().unwrap()[0], 0);
-    let x = ds.features();
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for i in 0..x.nrows() {
-        for j in 0..x.ncols() {
-            lo = lo.min(x[(i, j)]);
-            hi = hi.max(x[(i, j)]);
-        }
-    }
-    assert_eq!((lo, hi), (0.0, 16.0));
+    assert_eq!(feature_range(&ds), (0.0, 16.0));
     assert_eq!(ds.feature_names().unwrap()[9], "pixel_1_1");
+}
+
+/// The smallest and largest feature value.
+fn feature_range(ds: &Dataset) -> (f64, f64) {
+    ds.feature_values()
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 #[test]
@@ -285,7 +287,7 @@ fn csv_parses_header_names_and_labels() {
 fn csv_maps_sparse_labels_in_sorted_order() {
     let opts = CsvOptions::default()
         .with_header(false)
-        .with_label_column(LabelColumn::Index(0));
+        .with_target(Column::Index(0));
     let ds = parse_csv("7,1.0\n3,2.0\n10.0,3.0\n3,4.0\n", &opts).unwrap();
     assert_eq!(ds.labels().unwrap(), &[1, 0, 2, 0]);
     assert_eq!(ds.n_classes(), Some(3));
@@ -301,7 +303,7 @@ fn csv_regression_whitespace_and_tab() {
     assert_eq!(ds.feature_values(), &[1.0, 2.0, 4.0, 5.0]);
     let opts = CsvOptions::regression()
         .with_delimiter(b'\t')
-        .with_label_column(LabelColumn::Name("y".into()));
+        .with_target(Column::Name("y".into()));
     let ds = parse_csv("y\ta\n0.5\t1\n1.5\t2\n", &opts).unwrap();
     assert_eq!(ds.regression_targets().unwrap(), &[0.5, 1.5]);
     assert_eq!(ds.feature_names().unwrap(), &["a"]);
@@ -329,7 +331,7 @@ fn csv_error_non_numeric_field() {
     assert!(msg.contains("\"abc\""), "{msg}");
     let (line, column, msg) = parse_error("a,b,c\n1,,0\n", &CsvOptions::default());
     assert_eq!((line, column), (2, 2));
-    assert!(msg.contains("empty field"), "{msg}");
+    assert!(msg.contains("empty field (a missing value"), "{msg}");
 }
 
 #[test]
@@ -346,14 +348,11 @@ fn csv_error_empty_input() {
 
 #[test]
 fn csv_error_unknown_label_name() {
-    let opts = CsvOptions::default().with_label_column(LabelColumn::Name("target".into()));
+    let opts = CsvOptions::default().with_target(Column::Name("target".into()));
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n", &opts);
     assert_eq!((line, column), (1, 0));
     assert!(msg.contains("line 1"), "{msg}");
-    assert!(
-        msg.contains("unknown label column name \"target\""),
-        "{msg}"
-    );
+    assert!(msg.contains("unknown column name \"target\""), "{msg}");
     let (_, _, msg) = parse_error("1,2,0\n", &opts.clone().with_header(false));
     assert!(msg.contains("no header line"), "{msg}");
 }
@@ -362,28 +361,35 @@ fn csv_error_unknown_label_name() {
 fn csv_error_label_index_out_of_range() {
     let opts = CsvOptions::default()
         .with_header(false)
-        .with_label_column(LabelColumn::Index(3));
+        .with_target(Column::Index(3));
     let (line, column, msg) = parse_error("\n1,2,0\n", &opts);
     assert_eq!((line, column), (2, 0));
-    assert!(
-        msg.contains("label column index 3 is out of range"),
-        "{msg}"
-    );
+    assert!(msg.contains("column index 3 is out of range"), "{msg}");
 }
 
 #[test]
 fn csv_error_bad_class_labels() {
-    let opts = CsvOptions::default();
+    let opts = CsvOptions::default().with_class_labels(ClassLabels::Integer);
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,2,1.5\n", &opts);
     assert_eq!((line, column), (3, 3));
     assert!(msg.contains("line 3, column 3"), "{msg}");
     assert!(msg.contains("\"1.5\" is not an integer"), "{msg}");
-    let (line, column, msg) = parse_error("a,b,y\n1,2,-1\n", &opts);
-    assert_eq!((line, column), (2, 3));
-    assert!(msg.contains("\"-1\" is negative"), "{msg}");
     let (line, column, msg) = parse_error("a,b,y\n1,2,cat\n", &opts);
     assert_eq!((line, column), (2, 3));
-    assert!(msg.contains("\"cat\""), "{msg}");
+    assert!(
+        msg.contains("class label \"cat\" is not an integer"),
+        "{msg}"
+    );
+    let huge = format!("a,y\n1,{}0\n", i128::MAX);
+    let (_, _, msg) = parse_error(&huge, &opts);
+    assert!(
+        msg.contains("out of the range of 128-bit integers"),
+        "{msg}"
+    );
+    // Negative integers are classes like any other, in numeric order.
+    let ds = parse_csv("a,y\n1,-1\n2,3\n3,-10\n", &opts).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 2, 0]);
+    assert_eq!(ds.class_names().unwrap(), &["-10", "-1", "3"]);
 }
 
 #[test]
@@ -391,7 +397,7 @@ fn csv_error_non_finite_values() {
     let opts = CsvOptions::default();
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,NaN,0\n", &opts);
     assert_eq!((line, column), (3, 2));
-    assert!(msg.contains("non-finite value \"NaN\""), "{msg}");
+    assert!(msg.contains("missing value \"NaN\""), "{msg}");
     let (line, column, _) = parse_error("a,b,y\n1e999,2,0\n", &opts);
     assert_eq!((line, column), (2, 1));
     let (line, column, msg) = parse_error("a,y\n1,inf\n", &CsvOptions::regression());
@@ -419,6 +425,296 @@ fn csv_bad_delimiter_and_missing_file() {
     let err = load_csv("/nonexistent/mgs/file.csv", &CsvOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Io { .. }));
     assert!(err.to_string().contains("/nonexistent/mgs/file.csv"));
+}
+
+#[test]
+fn csv_text_labels_keep_their_names_in_byte_order() {
+    let text = "x,y\n1,dog\n2,cat\n3,\"bird, small\"\n4,cat\n5,Cat\n";
+    let ds = parse_csv(text, &CsvOptions::default()).unwrap();
+    assert_eq!(ds.n_classes(), Some(4));
+    assert_eq!(
+        ds.class_names().unwrap(),
+        &["Cat", "bird, small", "cat", "dog"]
+    );
+    assert_eq!(ds.labels().unwrap(), &[3, 2, 1, 2, 0]);
+    // Under `Auto` numbers that are not all integers are text, ordered by bytes.
+    let ds = parse_csv("x,y\n1,10\n2,9\n3,1.5\n", &CsvOptions::default()).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["1.5", "10", "9"]);
+    // `Text` keeps integers as text (and their spelling).
+    let opts = CsvOptions::default().with_class_labels(ClassLabels::Text);
+    let ds = parse_csv("x,y\n1,10\n2,9\n3,09\n", &opts).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["09", "10", "9"]);
+    assert_eq!(ds.labels().unwrap(), &[1, 2, 0]);
+    // Dense integer labels under `Text` are still named.
+    let ds = parse_csv("x,y\n1,0\n2,1\n", &opts).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["0", "1"]);
+}
+
+#[test]
+fn csv_integer_labels_are_exact() {
+    // 2^53 and 2^53 + 1 are the same f64 but two classes here; 3.0 and 3 are one class.
+    let text = "x,y\n1,9007199254740992\n2,9007199254740993\n3,3.0\n4,3\n5,-9007199254740993\n";
+    for mode in [ClassLabels::Auto, ClassLabels::Integer] {
+        let ds = parse_csv(text, &CsvOptions::default().with_class_labels(mode)).unwrap();
+        assert_eq!(ds.n_classes(), Some(4), "{mode:?}");
+        assert_eq!(
+            ds.class_names().unwrap(),
+            &[
+                "-9007199254740993",
+                "3",
+                "9007199254740992",
+                "9007199254740993"
+            ]
+        );
+        assert_eq!(ds.labels().unwrap(), &[2, 3, 1, 1, 0]);
+    }
+    // Labels exactly 0..K keep their values and get no names.
+    let ds = parse_csv("x,y\n1,2\n2,0\n3,1.00\n", &CsvOptions::default()).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[2, 0, 1]);
+    assert_eq!(ds.class_names(), None);
+}
+
+#[test]
+fn csv_skipped_columns() {
+    let text = "id,a,date,b,y\nr1,1,2024-01-01,2,0\nr2,3,,4,1\n";
+    let by_name =
+        CsvOptions::default().with_skip([Column::Name("id".into()), Column::Name("date".into())]);
+    let by_index = CsvOptions::default().with_skip([Column::Index(0), Column::Index(2)]);
+    for opts in [by_name, by_index] {
+        let ds = parse_csv(text, &opts).unwrap();
+        assert_eq!(ds.feature_values(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(ds.feature_names().unwrap(), &["a", "b"]);
+        assert_eq!(ds.labels().unwrap(), &[0, 1]);
+    }
+    // Errors: an unknown name, a name without a header, a column both skipped and a target, a
+    // column skipped twice, nothing left to be a feature, a name twice in the header.
+    let cases: [(&str, CsvOptions, &str); 6] = [
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Name("ID".into())]),
+            "unknown column name \"ID\"; the header has \"id\", \"a\"",
+        ),
+        (
+            "1,2,0\n",
+            CsvOptions::default()
+                .with_header(false)
+                .with_skip([Column::Name("a".into())]),
+            "no header line",
+        ),
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Index(4)]),
+            "column index 4 (field 5) is named more than once",
+        ),
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Index(0), Column::Name("id".into())]),
+            "column \"id\" (field 1) is named more than once",
+        ),
+        (
+            "a,b,y\n1,2,0\n",
+            CsvOptions::default().with_skip([Column::Index(0), Column::Index(1)]),
+            "no feature column: the lines have 3 fields, 1 of them targets and 2 skipped",
+        ),
+        (
+            "a,a,y\n1,2,0\n",
+            CsvOptions::default().with_skip([Column::Name("a".into())]),
+            "column name \"a\" occurs more than once in the header",
+        ),
+    ];
+    for (text, opts, expected) in cases {
+        let (line, column, msg) = parse_error(text, &opts);
+        assert_eq!((line, column), (1, 0), "{msg}");
+        assert!(msg.contains(expected), "{msg}");
+    }
+}
+
+#[test]
+fn csv_missing_values() {
+    let text = "a,b,y\n1,2,0\n3,NA,1\n,4,1\n5,NaN,0\n6,7,n/a\n8,9,1\n";
+    // By default each missing value is an error at its line and column.
+    let (line, column, msg) = parse_error(text, &CsvOptions::default());
+    assert_eq!((line, column), (3, 2));
+    assert_eq!(
+        msg,
+        "parse error at line 3, column 2: missing value \"NA\" (Missing::DropRows drops rows \
+         with missing values)"
+    );
+    let (line, column, _) = parse_error("a,y\n1,0\n,1\n", &CsvOptions::default());
+    assert_eq!((line, column), (3, 1));
+    let (line, column, _) = parse_error("a,y\n1,0\n2,nan\n", &CsvOptions::default());
+    assert_eq!((line, column), (3, 2));
+    // DropRows keeps the complete rows, for features and labels alike.
+    let opts = CsvOptions::default().with_missing(Missing::DropRows);
+    let ds = parse_csv(text, &opts).unwrap();
+    assert_eq!(ds.feature_values(), &[1.0, 2.0, 8.0, 9.0]);
+    assert_eq!(ds.labels().unwrap(), &[0, 1]);
+    // A dropped row is still checked for other errors; missing values in skipped columns are
+    // not looked at; infinities are never missing values.
+    let (line, column, msg) = parse_error("a,b,y\n1,NA,0\nx,NA,1\n", &opts);
+    assert_eq!((line, column), (3, 1));
+    assert!(msg.contains("not a number: \"x\""), "{msg}");
+    let ds = parse_csv(
+        "a,b,y\n1,NA,0\n2,NA,1\n",
+        &CsvOptions::default().with_skip([Column::Name("b".into())]),
+    )
+    .unwrap();
+    assert_eq!(ds.n_samples(), 2);
+    let (_, _, msg) = parse_error("a,y\n1,0\ninf,1\n", &opts);
+    assert!(msg.contains("non-finite value \"inf\""), "{msg}");
+    // All rows dropped.
+    let (line, _, msg) = parse_error("a,y\nNA,0\n1,\n", &opts);
+    assert_eq!(line, 2);
+    assert!(msg.contains("all 2 rows have missing values"), "{msg}");
+    // A label dropped with its row does not decide how the others are read.
+    let ds = parse_csv("a,y\n1,10\nNA,cat\n2,9\n", &opts).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 0]);
+    assert_eq!(ds.class_names().unwrap(), &["9", "10"]);
+}
+
+#[test]
+fn csv_several_regression_targets() {
+    let text = "x1,t1,x2,t2\n1,10,2,-1\n3,30,4,-3\n5,50,6,-5\n";
+    let opts = CsvOptions::regression().with_targets([Column::Name("t2".into()), Column::Index(1)]);
+    let ds = parse_csv(text, &opts).unwrap();
+    assert_eq!(ds.n_regression_targets(), Some(2));
+    assert_eq!(
+        ds.regression_targets().unwrap(),
+        &[-1.0, 10.0, -3.0, 30.0, -5.0, 50.0]
+    );
+    assert_eq!(ds.feature_names().unwrap(), &["x1", "x2"]);
+    let y = ds.targets_as::<f64>();
+    assert_eq!(
+        (y.nrows(), y.ncols(), y[(2, 0)], y[(2, 1)]),
+        (3, 2, -5.0, 50.0)
+    );
+    let sub = ds.subset(&[2, 0]).unwrap();
+    assert_eq!(sub.regression_targets().unwrap(), &[-5.0, 50.0, -1.0, 10.0]);
+    // Option errors: no target; two targets for classification.
+    let err = parse_csv(text, &CsvOptions::regression().with_targets([])).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidHyperparameter {
+            name: "targets",
+            ..
+        }
+    ));
+    let two = CsvOptions::classification().with_targets([Column::Index(1), Column::Index(3)]);
+    assert!(matches!(
+        parse_csv(text, &two),
+        Err(Error::InvalidHyperparameter {
+            name: "targets",
+            ..
+        })
+    ));
+    // The same column twice as a target.
+    let twice =
+        CsvOptions::regression().with_targets([Column::Index(1), Column::Name("t1".into())]);
+    let (_, _, msg) = parse_error(text, &twice);
+    assert!(msg.contains("named more than once"), "{msg}");
+}
+
+#[test]
+fn dataset_regression_targets_are_checked() {
+    let bad_rows = Targets::Regression {
+        values: vec![1.0; 5],
+        n_targets: 2,
+    };
+    assert!(matches!(
+        Dataset::new(vec![0.0; 2], 1, bad_rows),
+        Err(Error::LengthMismatch {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
+    let none = Targets::Regression {
+        values: vec![],
+        n_targets: 0,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, none),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let huge = Targets::Regression {
+        values: vec![],
+        n_targets: usize::MAX,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, huge),
+        Err(Error::TooLarge { .. })
+    ));
+    let ds = Dataset::new(vec![0.0; 2], 1, Targets::regression(vec![1.0, 2.0])).unwrap();
+    assert_eq!(ds.n_regression_targets(), Some(1));
+    assert!(matches!(
+        ds.with_targets(Targets::regression(vec![1.0])),
+        Err(Error::LengthMismatch { .. })
+    ));
+}
+
+#[test]
+fn load_csv_is_bounded_and_reads_gzip() {
+    let dir = std::env::temp_dir().join(format!("mgs-data-bounded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("toy.csv");
+    let text = "f,g,class\n0.5,1,b\n2,3,a\n";
+    std::fs::write(&path, text).unwrap();
+    // A regular file larger than the limit is refused from its size, before reading.
+    let small = CsvOptions::default().with_max_bytes(10);
+    assert!(matches!(
+        load_csv(&path, &small),
+        Err(Error::TooLarge { limit: 10, .. })
+    ));
+    let exact = CsvOptions::default().with_max_bytes(text.len());
+    assert_eq!(load_csv(&path, &exact).unwrap().n_samples(), 2);
+    // gzip-compressed CSV is recognised by its magic bytes; its expansion is bounded too.
+    let gz_path = dir.join("toy.csv.gz");
+    std::fs::write(&gz_path, gzip(text.as_bytes())).unwrap();
+    let ds = load_csv(&gz_path, &CsvOptions::default()).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["a", "b"]);
+    let bomb_path = dir.join("bomb.csv.gz");
+    std::fs::write(&bomb_path, gzip(&vec![b'1'; 4 << 20])).unwrap();
+    assert!(matches!(
+        load_csv(&bomb_path, &CsvOptions::default().with_max_bytes(1 << 20)),
+        Err(Error::TooLarge {
+            what: "decompressed gzip data",
+            ..
+        })
+    ));
+    let mut corrupt = gzip(text.as_bytes());
+    let n = corrupt.len();
+    corrupt[n - 6] ^= 1;
+    std::fs::write(&gz_path, corrupt).unwrap();
+    assert!(matches!(
+        load_csv(&gz_path, &CsvOptions::default()),
+        Err(Error::Format { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn load_csv_on_an_endless_file_is_an_error() {
+    // /dev/zero has no size and never ends: the bounded read stops after max_bytes + 1 bytes.
+    let zero = std::path::Path::new("/dev/zero");
+    if !zero.exists() {
+        return;
+    }
+    let start = std::time::Instant::now();
+    let opts = CsvOptions::default().with_max_bytes(1 << 20);
+    assert!(matches!(
+        load_csv(zero, &opts),
+        Err(Error::TooLarge {
+            what: "the CSV file",
+            limit: 1_048_576,
+        })
+    ));
+    // And with the default bound of 256 MiB.
+    assert!(matches!(
+        load_csv(zero, &CsvOptions::default()),
+        Err(Error::TooLarge { limit, .. }) if limit == mgs::data::DEFAULT_MAX_BYTES as u64
+    ));
+    assert!(start.elapsed().as_secs_f64() < 30.0);
 }
 
 #[test]
@@ -507,44 +803,6 @@ fn dataset_checks_its_inputs() {
     );
     let x32 = ds.features_as::<f32>();
     assert_eq!(x32[(1, 0)], 2.0f32);
-}
-
-#[test]
-fn dataset_regression_targets_are_checked() {
-    let bad_rows = Targets::Regression {
-        values: vec![1.0; 5],
-        n_targets: 2,
-    };
-    assert!(matches!(
-        Dataset::new(vec![0.0; 2], 1, bad_rows),
-        Err(Error::LengthMismatch {
-            expected: 6,
-            found: 5,
-            ..
-        })
-    ));
-    let none = Targets::Regression {
-        values: vec![],
-        n_targets: 0,
-    };
-    assert!(matches!(
-        Dataset::new(vec![], 1, none),
-        Err(Error::EmptyBatch { .. })
-    ));
-    let huge = Targets::Regression {
-        values: vec![],
-        n_targets: usize::MAX,
-    };
-    assert!(matches!(
-        Dataset::new(vec![], 1, huge),
-        Err(Error::TooLarge { .. })
-    ));
-    let ds = Dataset::new(vec![0.0; 2], 1, Targets::regression(vec![1.0, 2.0])).unwrap();
-    assert_eq!(ds.n_regression_targets(), Some(1));
-    assert!(matches!(
-        ds.with_targets(Targets::regression(vec![1.0])),
-        Err(Error::LengthMismatch { .. })
-    ));
 }
 
 // ---------------------------------------------------------------- splits
@@ -889,4 +1147,5 @@ fn dataset_with_label_noise() {
     ));
     // Task is re-exported for building options.
     assert_eq!(CsvOptions::default().task, Task::Classification);
+    assert_eq!(CsvOptions::regression().task, Task::Regression);
 }

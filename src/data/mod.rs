@@ -1,12 +1,28 @@
-//! Datasets: small bundled benchmarks, a CSV loader, splits, standardisation and label noise.
+//! Datasets: bundled benchmarks, a CSV loader, splits, standardisation and label noise.
 //!
 //! * [`Dataset`]: `n × d` features (row-major `f64`) with class labels or regression targets;
-//! * bundled loaders [`digits`], [`breast_cancer`], [`wine`], [`iris`], [`diabetes`], compiled
-//!   into the crate (the `.gz` files are read by [`gzip`]);
-//! * [`parse_csv`] / [`load_csv`] for your own data, with precise line/column errors;
+//! * bundled datasets compiled into the crate (see below), each checked against the length and
+//!   CRC-32 it was shipped with before it is parsed; the `.gz` files are read by [`gzip`];
+//! * [`parse_csv`] / [`load_csv`] for your own data (the format is documented on
+//!   [`parse_csv`]), with precise line/column errors, integer or text class labels, skipped
+//!   columns, several regression targets and a missing-value policy, all in [`CsvOptions`];
 //! * [`stratified_split`], [`random_split`], [`subsample_per_class`];
 //! * [`Standardizer`], fitted on the training part only;
 //! * exact, seeded label noise in [`noise`].
+//!
+//! # Bundled datasets
+//!
+//! Public datasets shipped inside the crate (see `data/README.md` in the repository for their
+//! creators, the packages they were taken from and their licence, CC BY 4.0). They load
+//! offline, without touching the file system; each call parses the data afresh (milliseconds).
+//!
+//! | loader | samples × features | target |
+//! | --- | --- | --- |
+//! | [`digits`] | 1797 × 64 (8×8 images, values 0–16) | 10 classes |
+//! | [`breast_cancer`] | 569 × 30 | 2 classes (malignant, benign) |
+//! | [`wine`] | 178 × 13 | 3 classes |
+//! | [`iris`] | 150 × 4 | 3 classes (setosa, versicolor, virginica) |
+//! | [`diabetes`] | 442 × 10 (raw, unscaled) | real-valued disease progression |
 //!
 //! ```
 //! use mgs::data::{Standardizer, noise::LabelNoise, stratified_split, wine};
@@ -33,7 +49,9 @@ mod split;
 mod standardize;
 
 pub use bundled::{breast_cancer, diabetes, digits, iris, wine};
-pub use csv::{CsvOptions, LabelColumn, Task, load_csv, parse_csv};
+pub use csv::{
+    ClassLabels, Column, CsvOptions, DEFAULT_MAX_BYTES, Missing, Task, load_csv, parse_csv,
+};
 pub use dataset::{Dataset, Targets};
 pub use noise::{LabelNoise, NoisyLabels};
 pub use split::{
