@@ -95,6 +95,24 @@ pub enum Error {
         /// The operating system's message.
         message: String,
     },
+    /// A buffer or list with the wrong number of entries (the counts, not a shape derived from
+    /// them).
+    LengthMismatch {
+        /// What was counted (e.g. `"feature values (n_samples · n_features)"`).
+        what: &'static str,
+        /// The number required.
+        expected: usize,
+        /// The number supplied.
+        found: usize,
+    },
+    /// Input larger than a limit the caller can raise (decompressed gzip data, a file read
+    /// into memory, a row of features that could not be allocated).
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// The limit, in bytes.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -142,6 +160,17 @@ impl fmt::Display for Error {
             } => write!(f, "parse error at line {line}, column {column}: {reason}"),
             Error::Format { reason } => write!(f, "bad file format: {reason}"),
             Error::Io { path, message } => write!(f, "I/O error on {path}: {message}"),
+            Error::LengthMismatch {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "wrong number of {what}: expected {expected}, found {found}"
+            ),
+            Error::TooLarge { what, limit } => {
+                write!(f, "{what} exceeds the limit of {limit} bytes")
+            }
         }
     }
 }

@@ -1,11 +1,17 @@
-//! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV errors, splits, standardisation
-//! and label noise.
+//! Tests of `mgs::data`: bundled datasets, gzip decoding, CSV parsing and errors, splits,
+//! standardisation and label noise.
 
-use mgs::data::inflate::{crc32, gunzip, inflate};
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use mgs::data::gzip::{DEFAULT_MAX_OUTPUT, gunzip, gunzip_with_limit};
 use mgs::data::noise::{LabelNoise, pair_flip, symmetric};
 use mgs::data::{
-    CsvOptions, Dataset, LabelColumn, Standardizer, Targets, Task, breast_cancer, diabetes, digits,
-    iris, load_csv, parse_csv, random_split, stratified_split, subsample_per_class, wine,
+    ClassLabels, Column, CsvOptions, Dataset, MNIST1D_N_TRAIN, Missing, OPTDIGITS_N_TRAIN,
+    Standardizer, Targets, Task, breast_cancer, diabetes, digits, iris, letter, load_csv, mnist_5k,
+    mnist1d, mnist1d_train_test, optdigits, optdigits_train_test, parse_csv, random_split,
+    stratified_split, subsample_per_class, wine,
 };
 use mgs::{Error, rng_from_seed};
 
@@ -31,16 +37,140 @@ fn digits_shape_and_counts() {
         &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
     );
     assert_eq!(ds.labels().unwrap()[0], 0);
-    let x = ds.features();
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for i in 0..x.nrows() {
-        for j in 0..x.ncols() {
-            lo = lo.min(x[(i, j)]);
-            hi = hi.max(x[(i, j)]);
-        }
-    }
-    assert_eq!((lo, hi), (0.0, 16.0));
+    assert_eq!(feature_range(&ds), (0.0, 16.0));
     assert_eq!(ds.feature_names().unwrap()[9], "pixel_1_1");
+}
+
+/// The smallest and largest feature value.
+fn feature_range(ds: &Dataset) -> (f64, f64) {
+    ds.feature_values()
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// Every feature value is an integer.
+fn all_integers(ds: &Dataset) -> bool {
+    ds.feature_values().iter().all(|v| v.fract() == 0.0)
+}
+
+#[test]
+fn mnist1d_shape_counts_values_and_split() {
+    let ds = mnist1d().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (10_000, 40, Some(10))
+    );
+    assert_eq!(ds.class_counts().unwrap(), vec![1000; 10]);
+    // First line of the file: -0.0866928,-0.408285,-1.58309,…,1.04057,4.
+    assert_eq!(&ds.row(0).unwrap()[..3], &[-0.0866928, -0.408285, -1.58309]);
+    assert_eq!(ds.row(0).unwrap()[39], 1.04057);
+    assert_eq!(ds.labels().unwrap()[0], 4);
+    assert_eq!(feature_range(&ds), (-5.48164, 4.54014));
+    let names = ds.feature_names().unwrap();
+    assert_eq!((names[0].as_str(), names[39].as_str()), ("x0", "x39"));
+    assert_eq!(ds.class_names().unwrap()[9], "9");
+
+    let (train, test) = mnist1d_train_test().unwrap();
+    assert_eq!(
+        (train.n_samples(), test.n_samples()),
+        (MNIST1D_N_TRAIN, 2000)
+    );
+    assert_eq!(
+        train.class_counts().unwrap(),
+        vec![788, 788, 789, 800, 807, 803, 815, 804, 797, 809]
+    );
+    assert_eq!(
+        test.class_counts().unwrap(),
+        vec![212, 212, 211, 200, 193, 197, 185, 196, 203, 191]
+    );
+    assert_eq!(train.row(0), ds.row(0));
+    // Line 8002 of the file (8001st sample): the first of the test split.
+    assert_eq!(&test.row(0).unwrap()[..3], &[1.30009, 0.420032, -0.666237]);
+    assert_eq!(test.labels().unwrap()[0], 5);
+    assert_eq!(test.row(1999), ds.row(9999));
+    assert_eq!(test.feature_names(), ds.feature_names());
+    assert_eq!(test.class_names(), ds.class_names());
+}
+
+#[test]
+fn optdigits_shape_counts_values_and_split() {
+    let ds = optdigits().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (5620, 64, Some(10))
+    );
+    let counts = ds.class_counts().unwrap();
+    assert_eq!(
+        counts,
+        vec![554, 571, 557, 572, 568, 558, 558, 566, 554, 562]
+    );
+    assert_eq!(counts.iter().sum::<usize>(), 5620);
+    assert_eq!(
+        &ds.row(0).unwrap()[..8],
+        &[0.0, 1.0, 6.0, 15.0, 12.0, 1.0, 0.0, 0.0]
+    );
+    assert_eq!(ds.labels().unwrap()[0], 0);
+    assert_eq!(feature_range(&ds), (0.0, 16.0));
+    assert!(all_integers(&ds));
+    // UCI's training part (with its known class counts), then its test part, which is digits.
+    let (train, test) = optdigits_train_test().unwrap();
+    assert_eq!(train.n_samples(), OPTDIGITS_N_TRAIN);
+    assert_eq!(
+        train.class_counts().unwrap(),
+        vec![376, 389, 380, 389, 387, 376, 377, 387, 380, 382]
+    );
+    let digits = digits().unwrap();
+    assert_eq!(test.feature_values(), digits.feature_values());
+    assert_eq!(test.labels(), digits.labels());
+}
+
+#[test]
+fn mnist_5k_shape_counts_and_values() {
+    let ds = mnist_5k().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (5000, 784, Some(10))
+    );
+    assert_eq!(ds.class_counts().unwrap(), vec![500; 10]);
+    // The first image's first ink, pixels 127-131 (row 4, columns 15-19): 51,159,253,159,50.
+    let row = ds.row(0).unwrap();
+    assert!(row[..127].iter().all(|&v| v == 0.0));
+    assert_eq!(&row[127..132], &[51.0, 159.0, 253.0, 159.0, 50.0]);
+    assert_eq!(ds.labels().unwrap()[0], 0);
+    assert_eq!(feature_range(&ds), (0.0, 255.0));
+    assert!(all_integers(&ds));
+    assert_eq!(ds.feature_names().unwrap()[127], "pixel_4_15");
+}
+
+#[test]
+fn letter_shape_counts_and_values() {
+    let ds = letter().unwrap();
+    assert_eq!(
+        (ds.n_samples(), ds.n_features(), ds.n_classes()),
+        (20_000, 16, Some(26))
+    );
+    let counts = ds.class_counts().unwrap();
+    assert_eq!(counts.iter().sum::<usize>(), 20_000);
+    // `A` 789, `B` 766, …, `Z` 734 (counted in the file).
+    assert_eq!((counts[0], counts[1], counts[25]), (789, 766, 734));
+    assert_eq!(counts.iter().min(), Some(&734));
+    assert_eq!(counts.iter().max(), Some(&813)); // `U`
+    let names = ds.class_names().unwrap();
+    assert_eq!((names[0].as_str(), names[25].as_str()), ("A", "Z"));
+    // First line: 2,4,4,3,2,7,8,2,9,11,7,7,1,8,5,6,Z.
+    assert_eq!(
+        ds.row(0).unwrap(),
+        &[
+            2.0, 4.0, 4.0, 3.0, 2.0, 7.0, 8.0, 2.0, 9.0, 11.0, 7.0, 7.0, 1.0, 8.0, 5.0, 6.0
+        ]
+    );
+    assert_eq!(ds.labels().unwrap()[0], 25);
+    assert_eq!(ds.labels().unwrap()[1], 15); // `P`
+    assert_eq!(feature_range(&ds), (0.0, 15.0));
+    assert!(all_integers(&ds));
+    assert_eq!(ds.feature_names().unwrap()[0], "x-box");
 }
 
 #[test]
@@ -176,53 +306,79 @@ fn gunzip_concatenated_members() {
     assert_eq!(&both[one.len()..], &one[..]);
 }
 
-#[test]
-fn inflate_raw_streams() {
-    // Stored block "abc", fixed block "aaaaaaaaaa" (zlib level 9, raw).
-    assert_eq!(
-        inflate(&[0x01, 0x03, 0x00, 0xfc, 0xff, b'a', b'b', b'c']).unwrap(),
-        b"abc"
-    );
-    assert_eq!(
-        inflate(&[0x4b, 0x4c, 0x84, 0x01, 0x00]).unwrap(),
-        b"aaaaaaaaaa"
-    );
-    // A match reaching before the start of the output: fixed block, length 3 at distance 1
-    // as the very first symbol.
-    assert!(matches!(inflate(&[0x03, 0x02]), Err(Error::Format { .. })));
-    // Reserved block type, stored length check, garbage that never ends a block.
-    assert!(matches!(inflate(&[0x07]), Err(Error::Format { .. })));
-    assert!(matches!(
-        inflate(&[0x01, 0x03, 0x00, 0x00, 0x00]),
-        Err(Error::Format { .. })
-    ));
-    assert!(matches!(inflate(&[0xff; 64]), Err(Error::Format { .. })));
-    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+/// `bytes` compressed as one gzip member.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }
 
 #[test]
-fn inflate_never_panics_on_arbitrary_bytes() {
-    // Deterministic pseudo-random inputs of many lengths: every outcome must be Ok or Format.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for len in 0..400 {
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
-        match inflate(&bytes) {
-            Ok(_) | Err(Error::Format { .. }) => {}
-            Err(other) => panic!("unexpected error {other}"),
-        }
-        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
-        gz.extend_from_slice(&bytes);
-        assert!(matches!(gunzip(&gz), Err(Error::Format { .. })) || gunzip(&gz).is_ok());
+fn gunzip_round_trips_and_bounds_its_output() {
+    for text in [&b""[..], b"a", b"hello, gzip\n", &[7u8; 100_000][..]] {
+        assert_eq!(gunzip(&gzip(text)).unwrap(), text);
     }
+    // A stored block (no compression) and a fixed-Huffman one.
+    let mut stored = GzEncoder::new(Vec::new(), Compression::none());
+    stored.write_all(b"abc").unwrap();
+    assert_eq!(gunzip(&stored.finish().unwrap()).unwrap(), b"abc");
+    // 8 MiB of zeros compress to about 8 KB: a limit stops the expansion at once.
+    let bomb = gzip(&vec![0u8; 8 << 20]);
+    assert!(bomb.len() < 20_000, "{}", bomb.len());
+    let err = gunzip_with_limit(&bomb, 1 << 20).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "decompressed gzip data exceeds the limit of 1048576 bytes"
+    );
+    // Exactly at the limit is fine, one byte below is not; the limit counts all members.
+    assert_eq!(gunzip_with_limit(&bomb, 8 << 20).unwrap().len(), 8 << 20);
+    assert!(gunzip_with_limit(&bomb, (8 << 20) - 1).is_err());
+    let mut two = bomb.clone();
+    two.extend_from_slice(&bomb);
+    assert!(matches!(
+        gunzip_with_limit(&two, 12 << 20),
+        Err(Error::TooLarge { .. })
+    ));
+    assert_eq!(DEFAULT_MAX_OUTPUT, 256 << 20);
 }
 
+#[test]
+fn gunzip_error_messages_are_precise() {
+    let msg = |bytes: &[u8]| gunzip(bytes).unwrap_err().to_string();
+    assert_eq!(msg(&[]), "bad file format: empty input is not gzip data");
+    assert!(msg(b"plain text, not gzip").contains("not gzip data (magic bytes 0x70 0x6c"));
+    let gz = DIABETES_TARGET_GZ;
+    let n = gz.len();
+    assert!(msg(&gz[..5]).contains("gzip header is truncated (5 bytes"));
+    assert!(msg(&gz[..12]).contains("truncated in the file name"));
+    let m = msg(&gz[..200]);
+    assert!(
+        m.contains("truncated") && m.contains("without its final block"),
+        "{m}"
+    );
+    assert!(msg(&gz[..n - 3]).contains("gzip trailer is truncated (5 of 8 bytes)"));
+    let mut bad = gz.to_vec();
+    bad[3] |= 0x80;
+    assert!(msg(&bad).contains("reserved gzip header flags set (0x88)"));
+    // Trailing bytes that are not a second member name the offset where they start.
+    let mut bad = gz.to_vec();
+    bad.extend_from_slice(b"junk");
+    assert!(
+        msg(&bad).contains(&format!("in the gzip member starting at byte {n}")),
+        "{}",
+        msg(&bad)
+    );
+}
 // ---------------------------------------------------------------- CSV
 
 fn parse_error(text: &str, opts: &CsvOptions) -> (usize, usize, String) {
@@ -255,7 +411,7 @@ fn csv_parses_header_names_and_labels() {
 fn csv_maps_sparse_labels_in_sorted_order() {
     let opts = CsvOptions::default()
         .with_header(false)
-        .with_label_column(LabelColumn::Index(0));
+        .with_target(Column::Index(0));
     let ds = parse_csv("7,1.0\n3,2.0\n10.0,3.0\n3,4.0\n", &opts).unwrap();
     assert_eq!(ds.labels().unwrap(), &[1, 0, 2, 0]);
     assert_eq!(ds.n_classes(), Some(3));
@@ -271,7 +427,7 @@ fn csv_regression_whitespace_and_tab() {
     assert_eq!(ds.feature_values(), &[1.0, 2.0, 4.0, 5.0]);
     let opts = CsvOptions::regression()
         .with_delimiter(b'\t')
-        .with_label_column(LabelColumn::Name("y".into()));
+        .with_target(Column::Name("y".into()));
     let ds = parse_csv("y\ta\n0.5\t1\n1.5\t2\n", &opts).unwrap();
     assert_eq!(ds.regression_targets().unwrap(), &[0.5, 1.5]);
     assert_eq!(ds.feature_names().unwrap(), &["a"]);
@@ -299,7 +455,7 @@ fn csv_error_non_numeric_field() {
     assert!(msg.contains("\"abc\""), "{msg}");
     let (line, column, msg) = parse_error("a,b,c\n1,,0\n", &CsvOptions::default());
     assert_eq!((line, column), (2, 2));
-    assert!(msg.contains("empty field"), "{msg}");
+    assert!(msg.contains("empty field (a missing value"), "{msg}");
 }
 
 #[test]
@@ -316,14 +472,11 @@ fn csv_error_empty_input() {
 
 #[test]
 fn csv_error_unknown_label_name() {
-    let opts = CsvOptions::default().with_label_column(LabelColumn::Name("target".into()));
+    let opts = CsvOptions::default().with_target(Column::Name("target".into()));
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n", &opts);
     assert_eq!((line, column), (1, 0));
     assert!(msg.contains("line 1"), "{msg}");
-    assert!(
-        msg.contains("unknown label column name \"target\""),
-        "{msg}"
-    );
+    assert!(msg.contains("unknown column name \"target\""), "{msg}");
     let (_, _, msg) = parse_error("1,2,0\n", &opts.clone().with_header(false));
     assert!(msg.contains("no header line"), "{msg}");
 }
@@ -332,28 +485,35 @@ fn csv_error_unknown_label_name() {
 fn csv_error_label_index_out_of_range() {
     let opts = CsvOptions::default()
         .with_header(false)
-        .with_label_column(LabelColumn::Index(3));
+        .with_target(Column::Index(3));
     let (line, column, msg) = parse_error("\n1,2,0\n", &opts);
     assert_eq!((line, column), (2, 0));
-    assert!(
-        msg.contains("label column index 3 is out of range"),
-        "{msg}"
-    );
+    assert!(msg.contains("column index 3 is out of range"), "{msg}");
 }
 
 #[test]
 fn csv_error_bad_class_labels() {
-    let opts = CsvOptions::default();
+    let opts = CsvOptions::default().with_class_labels(ClassLabels::Integer);
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,2,1.5\n", &opts);
     assert_eq!((line, column), (3, 3));
     assert!(msg.contains("line 3, column 3"), "{msg}");
     assert!(msg.contains("\"1.5\" is not an integer"), "{msg}");
-    let (line, column, msg) = parse_error("a,b,y\n1,2,-1\n", &opts);
-    assert_eq!((line, column), (2, 3));
-    assert!(msg.contains("\"-1\" is negative"), "{msg}");
     let (line, column, msg) = parse_error("a,b,y\n1,2,cat\n", &opts);
     assert_eq!((line, column), (2, 3));
-    assert!(msg.contains("\"cat\""), "{msg}");
+    assert!(
+        msg.contains("class label \"cat\" is not an integer"),
+        "{msg}"
+    );
+    let huge = format!("a,y\n1,{}0\n", i128::MAX);
+    let (_, _, msg) = parse_error(&huge, &opts);
+    assert!(
+        msg.contains("out of the range of 128-bit integers"),
+        "{msg}"
+    );
+    // Negative integers are classes like any other, in numeric order.
+    let ds = parse_csv("a,y\n1,-1\n2,3\n3,-10\n", &opts).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 2, 0]);
+    assert_eq!(ds.class_names().unwrap(), &["-10", "-1", "3"]);
 }
 
 #[test]
@@ -361,7 +521,7 @@ fn csv_error_non_finite_values() {
     let opts = CsvOptions::default();
     let (line, column, msg) = parse_error("a,b,y\n1,2,0\n1,NaN,0\n", &opts);
     assert_eq!((line, column), (3, 2));
-    assert!(msg.contains("non-finite value \"NaN\""), "{msg}");
+    assert!(msg.contains("missing value \"NaN\""), "{msg}");
     let (line, column, _) = parse_error("a,b,y\n1e999,2,0\n", &opts);
     assert_eq!((line, column), (2, 1));
     let (line, column, msg) = parse_error("a,y\n1,inf\n", &CsvOptions::regression());
@@ -392,6 +552,296 @@ fn csv_bad_delimiter_and_missing_file() {
 }
 
 #[test]
+fn csv_text_labels_keep_their_names_in_byte_order() {
+    let text = "x,y\n1,dog\n2,cat\n3,\"bird, small\"\n4,cat\n5,Cat\n";
+    let ds = parse_csv(text, &CsvOptions::default()).unwrap();
+    assert_eq!(ds.n_classes(), Some(4));
+    assert_eq!(
+        ds.class_names().unwrap(),
+        &["Cat", "bird, small", "cat", "dog"]
+    );
+    assert_eq!(ds.labels().unwrap(), &[3, 2, 1, 2, 0]);
+    // Under `Auto` numbers that are not all integers are text, ordered by bytes.
+    let ds = parse_csv("x,y\n1,10\n2,9\n3,1.5\n", &CsvOptions::default()).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["1.5", "10", "9"]);
+    // `Text` keeps integers as text (and their spelling).
+    let opts = CsvOptions::default().with_class_labels(ClassLabels::Text);
+    let ds = parse_csv("x,y\n1,10\n2,9\n3,09\n", &opts).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["09", "10", "9"]);
+    assert_eq!(ds.labels().unwrap(), &[1, 2, 0]);
+    // Dense integer labels under `Text` are still named.
+    let ds = parse_csv("x,y\n1,0\n2,1\n", &opts).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["0", "1"]);
+}
+
+#[test]
+fn csv_integer_labels_are_exact() {
+    // 2^53 and 2^53 + 1 are the same f64 but two classes here; 3.0 and 3 are one class.
+    let text = "x,y\n1,9007199254740992\n2,9007199254740993\n3,3.0\n4,3\n5,-9007199254740993\n";
+    for mode in [ClassLabels::Auto, ClassLabels::Integer] {
+        let ds = parse_csv(text, &CsvOptions::default().with_class_labels(mode)).unwrap();
+        assert_eq!(ds.n_classes(), Some(4), "{mode:?}");
+        assert_eq!(
+            ds.class_names().unwrap(),
+            &[
+                "-9007199254740993",
+                "3",
+                "9007199254740992",
+                "9007199254740993"
+            ]
+        );
+        assert_eq!(ds.labels().unwrap(), &[2, 3, 1, 1, 0]);
+    }
+    // Labels exactly 0..K keep their values and get no names.
+    let ds = parse_csv("x,y\n1,2\n2,0\n3,1.00\n", &CsvOptions::default()).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[2, 0, 1]);
+    assert_eq!(ds.class_names(), None);
+}
+
+#[test]
+fn csv_skipped_columns() {
+    let text = "id,a,date,b,y\nr1,1,2024-01-01,2,0\nr2,3,,4,1\n";
+    let by_name =
+        CsvOptions::default().with_skip([Column::Name("id".into()), Column::Name("date".into())]);
+    let by_index = CsvOptions::default().with_skip([Column::Index(0), Column::Index(2)]);
+    for opts in [by_name, by_index] {
+        let ds = parse_csv(text, &opts).unwrap();
+        assert_eq!(ds.feature_values(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(ds.feature_names().unwrap(), &["a", "b"]);
+        assert_eq!(ds.labels().unwrap(), &[0, 1]);
+    }
+    // Errors: an unknown name, a name without a header, a column both skipped and a target, a
+    // column skipped twice, nothing left to be a feature, a name twice in the header.
+    let cases: [(&str, CsvOptions, &str); 6] = [
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Name("ID".into())]),
+            "unknown column name \"ID\"; the header has \"id\", \"a\"",
+        ),
+        (
+            "1,2,0\n",
+            CsvOptions::default()
+                .with_header(false)
+                .with_skip([Column::Name("a".into())]),
+            "no header line",
+        ),
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Index(4)]),
+            "column index 4 (field 5) is named more than once",
+        ),
+        (
+            text,
+            CsvOptions::default().with_skip([Column::Index(0), Column::Name("id".into())]),
+            "column \"id\" (field 1) is named more than once",
+        ),
+        (
+            "a,b,y\n1,2,0\n",
+            CsvOptions::default().with_skip([Column::Index(0), Column::Index(1)]),
+            "no feature column: the lines have 3 fields, 1 of them targets and 2 skipped",
+        ),
+        (
+            "a,a,y\n1,2,0\n",
+            CsvOptions::default().with_skip([Column::Name("a".into())]),
+            "column name \"a\" occurs more than once in the header",
+        ),
+    ];
+    for (text, opts, expected) in cases {
+        let (line, column, msg) = parse_error(text, &opts);
+        assert_eq!((line, column), (1, 0), "{msg}");
+        assert!(msg.contains(expected), "{msg}");
+    }
+}
+
+#[test]
+fn csv_missing_values() {
+    let text = "a,b,y\n1,2,0\n3,NA,1\n,4,1\n5,NaN,0\n6,7,n/a\n8,9,1\n";
+    // By default each missing value is an error at its line and column.
+    let (line, column, msg) = parse_error(text, &CsvOptions::default());
+    assert_eq!((line, column), (3, 2));
+    assert_eq!(
+        msg,
+        "parse error at line 3, column 2: missing value \"NA\" (Missing::DropRows drops rows \
+         with missing values)"
+    );
+    let (line, column, _) = parse_error("a,y\n1,0\n,1\n", &CsvOptions::default());
+    assert_eq!((line, column), (3, 1));
+    let (line, column, _) = parse_error("a,y\n1,0\n2,nan\n", &CsvOptions::default());
+    assert_eq!((line, column), (3, 2));
+    // DropRows keeps the complete rows, for features and labels alike.
+    let opts = CsvOptions::default().with_missing(Missing::DropRows);
+    let ds = parse_csv(text, &opts).unwrap();
+    assert_eq!(ds.feature_values(), &[1.0, 2.0, 8.0, 9.0]);
+    assert_eq!(ds.labels().unwrap(), &[0, 1]);
+    // A dropped row is still checked for other errors; missing values in skipped columns are
+    // not looked at; infinities are never missing values.
+    let (line, column, msg) = parse_error("a,b,y\n1,NA,0\nx,NA,1\n", &opts);
+    assert_eq!((line, column), (3, 1));
+    assert!(msg.contains("not a number: \"x\""), "{msg}");
+    let ds = parse_csv(
+        "a,b,y\n1,NA,0\n2,NA,1\n",
+        &CsvOptions::default().with_skip([Column::Name("b".into())]),
+    )
+    .unwrap();
+    assert_eq!(ds.n_samples(), 2);
+    let (_, _, msg) = parse_error("a,y\n1,0\ninf,1\n", &opts);
+    assert!(msg.contains("non-finite value \"inf\""), "{msg}");
+    // All rows dropped.
+    let (line, _, msg) = parse_error("a,y\nNA,0\n1,\n", &opts);
+    assert_eq!(line, 2);
+    assert!(msg.contains("all 2 rows have missing values"), "{msg}");
+    // A label dropped with its row does not decide how the others are read.
+    let ds = parse_csv("a,y\n1,10\nNA,cat\n2,9\n", &opts).unwrap();
+    assert_eq!(ds.labels().unwrap(), &[1, 0]);
+    assert_eq!(ds.class_names().unwrap(), &["9", "10"]);
+}
+
+#[test]
+fn csv_several_regression_targets() {
+    let text = "x1,t1,x2,t2\n1,10,2,-1\n3,30,4,-3\n5,50,6,-5\n";
+    let opts = CsvOptions::regression().with_targets([Column::Name("t2".into()), Column::Index(1)]);
+    let ds = parse_csv(text, &opts).unwrap();
+    assert_eq!(ds.n_regression_targets(), Some(2));
+    assert_eq!(
+        ds.regression_targets().unwrap(),
+        &[-1.0, 10.0, -3.0, 30.0, -5.0, 50.0]
+    );
+    assert_eq!(ds.feature_names().unwrap(), &["x1", "x2"]);
+    let y = ds.targets_as::<f64>();
+    assert_eq!(
+        (y.nrows(), y.ncols(), y[(2, 0)], y[(2, 1)]),
+        (3, 2, -5.0, 50.0)
+    );
+    let sub = ds.subset(&[2, 0]).unwrap();
+    assert_eq!(sub.regression_targets().unwrap(), &[-5.0, 50.0, -1.0, 10.0]);
+    // Option errors: no target; two targets for classification.
+    let err = parse_csv(text, &CsvOptions::regression().with_targets([])).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidHyperparameter {
+            name: "targets",
+            ..
+        }
+    ));
+    let two = CsvOptions::classification().with_targets([Column::Index(1), Column::Index(3)]);
+    assert!(matches!(
+        parse_csv(text, &two),
+        Err(Error::InvalidHyperparameter {
+            name: "targets",
+            ..
+        })
+    ));
+    // The same column twice as a target.
+    let twice =
+        CsvOptions::regression().with_targets([Column::Index(1), Column::Name("t1".into())]);
+    let (_, _, msg) = parse_error(text, &twice);
+    assert!(msg.contains("named more than once"), "{msg}");
+}
+
+#[test]
+fn dataset_regression_targets_are_checked() {
+    let bad_rows = Targets::Regression {
+        values: vec![1.0; 5],
+        n_targets: 2,
+    };
+    assert!(matches!(
+        Dataset::new(vec![0.0; 2], 1, bad_rows),
+        Err(Error::LengthMismatch {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
+    let none = Targets::Regression {
+        values: vec![],
+        n_targets: 0,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, none),
+        Err(Error::EmptyBatch { .. })
+    ));
+    let huge = Targets::Regression {
+        values: vec![],
+        n_targets: usize::MAX,
+    };
+    assert!(matches!(
+        Dataset::new(vec![], 1, huge),
+        Err(Error::TooLarge { .. })
+    ));
+    let ds = Dataset::new(vec![0.0; 2], 1, Targets::regression(vec![1.0, 2.0])).unwrap();
+    assert_eq!(ds.n_regression_targets(), Some(1));
+    assert!(matches!(
+        ds.with_targets(Targets::regression(vec![1.0])),
+        Err(Error::LengthMismatch { .. })
+    ));
+}
+
+#[test]
+fn load_csv_is_bounded_and_reads_gzip() {
+    let dir = std::env::temp_dir().join(format!("mgs-data-bounded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("toy.csv");
+    let text = "f,g,class\n0.5,1,b\n2,3,a\n";
+    std::fs::write(&path, text).unwrap();
+    // A regular file larger than the limit is refused from its size, before reading.
+    let small = CsvOptions::default().with_max_bytes(10);
+    assert!(matches!(
+        load_csv(&path, &small),
+        Err(Error::TooLarge { limit: 10, .. })
+    ));
+    let exact = CsvOptions::default().with_max_bytes(text.len());
+    assert_eq!(load_csv(&path, &exact).unwrap().n_samples(), 2);
+    // gzip-compressed CSV is recognised by its magic bytes; its expansion is bounded too.
+    let gz_path = dir.join("toy.csv.gz");
+    std::fs::write(&gz_path, gzip(text.as_bytes())).unwrap();
+    let ds = load_csv(&gz_path, &CsvOptions::default()).unwrap();
+    assert_eq!(ds.class_names().unwrap(), &["a", "b"]);
+    let bomb_path = dir.join("bomb.csv.gz");
+    std::fs::write(&bomb_path, gzip(&vec![b'1'; 4 << 20])).unwrap();
+    assert!(matches!(
+        load_csv(&bomb_path, &CsvOptions::default().with_max_bytes(1 << 20)),
+        Err(Error::TooLarge {
+            what: "decompressed gzip data",
+            ..
+        })
+    ));
+    let mut corrupt = gzip(text.as_bytes());
+    let n = corrupt.len();
+    corrupt[n - 6] ^= 1;
+    std::fs::write(&gz_path, corrupt).unwrap();
+    assert!(matches!(
+        load_csv(&gz_path, &CsvOptions::default()),
+        Err(Error::Format { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn load_csv_on_an_endless_file_is_an_error() {
+    // /dev/zero has no size and never ends: the bounded read stops after max_bytes + 1 bytes.
+    let zero = std::path::Path::new("/dev/zero");
+    if !zero.exists() {
+        return;
+    }
+    let start = std::time::Instant::now();
+    let opts = CsvOptions::default().with_max_bytes(1 << 20);
+    assert!(matches!(
+        load_csv(zero, &opts),
+        Err(Error::TooLarge {
+            what: "the CSV file",
+            limit: 1_048_576,
+        })
+    ));
+    // And with the default bound of 256 MiB.
+    assert!(matches!(
+        load_csv(zero, &CsvOptions::default()),
+        Err(Error::TooLarge { limit, .. }) if limit == mgs::data::DEFAULT_MAX_BYTES as u64
+    ));
+    assert!(start.elapsed().as_secs_f64() < 30.0);
+}
+
+#[test]
 fn load_csv_reads_a_file() {
     let dir = std::env::temp_dir().join(format!("mgs-data-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -415,7 +865,37 @@ fn dataset_checks_its_inputs() {
     };
     assert!(matches!(
         Dataset::new(vec![1.0; 5], 2, classes(vec![0, 1, 0])),
-        Err(Error::ShapeMismatch { .. })
+        Err(Error::LengthMismatch {
+            expected: 6,
+            found: 5,
+            ..
+        })
+    ));
+    // The message names the real counts (5 values for 2 samples of 2 features).
+    let err = Dataset::new(vec![1.0; 5], 2, classes(vec![0, 1])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wrong number of feature values (n_samples · n_features): expected 4, found 5"
+    );
+    // N = 0 with d = usize::MAX is refused at once, before anything is allocated or iterated.
+    let start = std::time::Instant::now();
+    for d in [usize::MAX, usize::MAX / 8 + 1] {
+        assert!(matches!(
+            Dataset::new(vec![], d, classes(vec![])),
+            Err(Error::TooLarge {
+                what: "one row of features",
+                ..
+            })
+        ));
+    }
+    assert!(start.elapsed().as_secs_f64() < 1.0);
+    // The product n · d overflowing is refused too, whatever the buffer.
+    assert!(matches!(
+        Dataset::new(vec![1.0; 3], 1 << 40, classes(vec![0; 1 << 24])),
+        Err(Error::TooLarge {
+            what: "the feature matrix",
+            ..
+        })
     ));
     assert!(matches!(
         Dataset::new(vec![1.0, f64::NAN], 1, classes(vec![0, 1])),
@@ -608,7 +1088,7 @@ fn standardizer_constant_column_and_errors() {
     let ds = Dataset::new(
         vec![0.1, 1.0, 0.1, 3.0, 0.1, 5.0],
         2,
-        Targets::Regression(vec![0.0; 3]),
+        Targets::regression(vec![0.0; 3]),
     )
     .unwrap();
     let scaler = Standardizer::fit(&ds).unwrap();
@@ -625,8 +1105,67 @@ fn standardizer_constant_column_and_errors() {
     let other = iris().unwrap();
     assert!(matches!(
         scaler.transform(&other),
-        Err(Error::ShapeMismatch { .. })
+        Err(Error::LengthMismatch {
+            expected: 2,
+            found: 4,
+            ..
+        })
     ));
+    // Five values are not whole rows of two: the message names the real counts.
+    let err = scaler
+        .transform_in_place(&mut [0.0; 5], 2)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "wrong number of values to (de-)standardise (whole rows of n_features): expected 6, \
+         found 5"
+    );
+    assert!(scaler.inverse_transform_in_place(&mut [0.0; 5], 2).is_err());
+}
+
+#[test]
+fn standardizer_extreme_magnitudes() {
+    // Columns near 1e200 (squares overflow) and 1e-200 (squares underflow), and one mixing
+    // both ends of the range: each gets its exact statistics, not the constant-column σ = 1.
+    // Column j holds c_j·(1, 2, 3, 4): mean 2.5·c_j, population σ = √1.25·c_j.
+    let scales = [1e200, 1e-200, 1e300, 1e-300, 1.0];
+    let d = scales.len();
+    let x: Vec<f64> = (1..=4)
+        .flat_map(|i| scales.iter().map(move |c| c * i as f64))
+        .collect();
+    let ds = Dataset::new(x, d, Targets::regression(vec![0.0; 4])).unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    for (j, c) in scales.iter().enumerate() {
+        let (mean, std) = (scaler.mean()[j], scaler.std()[j]);
+        assert!(
+            ((mean - 2.5 * c) / (2.5 * c)).abs() < 1e-15,
+            "column {j}: {mean}"
+        );
+        let exact = 1.25f64.sqrt() * c;
+        assert!(((std - exact) / exact).abs() < 1e-15, "column {j}: {std}");
+    }
+    let z = scaler.transform(&ds).unwrap();
+    let first = 1.5 / 1.25f64.sqrt();
+    for j in 0..d {
+        assert!((z.features()[(0, j)] + first).abs() < 1e-14, "column {j}");
+        assert!((z.features()[(3, j)] - first).abs() < 1e-14, "column {j}");
+    }
+    // Values at the very top of the range and of opposite signs (their difference overflows).
+    let ds = Dataset::new(
+        vec![f64::MAX, -f64::MAX],
+        1,
+        Targets::regression(vec![0.0; 2]),
+    )
+    .unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    assert_eq!((scaler.mean()[0], scaler.std()[0]), (0.0, f64::MAX));
+    // Subnormal values: σ stays positive.
+    let tiny = f64::from_bits(1);
+    let ds = Dataset::new(vec![0.0, tiny], 1, Targets::regression(vec![0.0; 2])).unwrap();
+    let scaler = Standardizer::fit(&ds).unwrap();
+    assert!(scaler.std()[0] > 0.0);
+    assert!(scaler.transform(&ds).is_ok());
 }
 
 // ---------------------------------------------------------------- label noise
@@ -732,4 +1271,5 @@ fn dataset_with_label_noise() {
     ));
     // Task is re-exported for building options.
     assert_eq!(CsvOptions::default().task, Task::Classification);
+    assert_eq!(CsvOptions::regression().task, Task::Regression);
 }

@@ -33,16 +33,32 @@ pub enum Targets {
         /// Number of classes (a subset keeps its parent's count even if some class is absent).
         n_classes: usize,
     },
-    /// One real-valued target per sample.
-    Regression(Vec<f64>),
+    /// Real-valued targets: `n_targets` per sample.
+    Regression {
+        /// Row-major `n × n_targets` values.
+        values: Vec<f64>,
+        /// Number of targets per sample (at least 1).
+        n_targets: usize,
+    },
 }
 
 impl Targets {
-    /// Number of samples the targets describe.
+    /// One real-valued target per sample.
+    pub fn regression(values: Vec<f64>) -> Self {
+        Targets::Regression {
+            values,
+            n_targets: 1,
+        }
+    }
+
+    /// Number of samples the targets describe (0 for regression targets with `n_targets = 0`,
+    /// which [`Dataset::new`] rejects).
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes { labels, .. } => labels.len(),
-            Targets::Regression(values) => values.len(),
+            Targets::Regression { values, n_targets } => {
+                values.len().checked_div(*n_targets).unwrap_or(0)
+            }
         }
     }
 
@@ -58,9 +74,14 @@ impl Targets {
                 labels: indices.iter().map(|&i| labels[i]).collect(),
                 n_classes: *n_classes,
             },
-            Targets::Regression(values) => {
-                Targets::Regression(indices.iter().map(|&i| values[i]).collect())
-            }
+            Targets::Regression { values, n_targets } => Targets::Regression {
+                values: indices
+                    .iter()
+                    .flat_map(|&i| &values[i * n_targets..(i + 1) * n_targets])
+                    .copied()
+                    .collect(),
+                n_targets: *n_targets,
+            },
         }
     }
 }
@@ -69,7 +90,8 @@ impl Targets {
 ///
 /// Every feature and regression target is finite and every class label lies in
 /// `0..n_classes`; the constructors check this. A dataset may have zero samples (a split part
-/// with fraction 0) but always has at least one feature column.
+/// with fraction 0) but always has at least one feature column, and one row of features always
+/// fits in memory (`8 · n_features ≤ isize::MAX` bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     features: Vec<f64>,
@@ -83,22 +105,30 @@ impl Dataset {
     /// Builds a dataset from row-major `features` (`n_samples × n_features`, where
     /// `n_samples = targets.len()`).
     ///
-    /// Errors: [`Error::EmptyBatch`] for zero feature columns, [`Error::ShapeMismatch`] when
-    /// `features.len() ≠ n_samples · n_features`, [`Error::NonFinite`] for a NaN or infinite
-    /// feature or regression target, [`Error::InvalidHyperparameter`] for a class label
-    /// `≥ n_classes` or `n_classes = 0` with samples present.
+    /// Errors: [`Error::EmptyBatch`] for zero feature columns or zero regression targets per
+    /// sample; [`Error::TooLarge`] when one row (or the whole matrix) of `f64` values would
+    /// exceed `isize::MAX` bytes (so `n_features = usize::MAX` fails at once, before anything is
+    /// allocated or iterated); [`Error::LengthMismatch`] when `features.len() ≠ n_samples ·
+    /// n_features` or the regression values are not a whole number of rows; [`Error::NonFinite`]
+    /// for a NaN or infinite feature or regression target; [`Error::InvalidHyperparameter`] for a
+    /// class label `≥ n_classes`.
     pub fn new(features: Vec<f64>, n_features: usize, targets: Targets) -> Result<Self> {
         if n_features == 0 {
             return Err(Error::EmptyBatch {
                 what: "feature columns",
             });
         }
+        check_matrix_size("one row of features", 1, n_features)?;
+        check_target_shape(&targets)?;
         let n = targets.len();
-        if features.len() != n.saturating_mul(n_features) {
-            return Err(Error::ShapeMismatch {
-                what: "features (rows must match the number of targets)",
-                expected: (n, n_features),
-                found: (features.len() / n_features, n_features),
+        check_matrix_size("the feature matrix", n, n_features)?;
+        // `check_matrix_size` has ruled out overflow.
+        let expected = n * n_features;
+        if features.len() != expected {
+            return Err(Error::LengthMismatch {
+                what: "feature values (n_samples · n_features)",
+                expected,
+                found: features.len(),
             });
         }
         check_finite("features", &features)?;
@@ -115,10 +145,10 @@ impl Dataset {
     /// Attaches one name per feature column.
     pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
         if names.len() != self.n_features {
-            return Err(Error::ShapeMismatch {
+            return Err(Error::LengthMismatch {
                 what: "feature names",
-                expected: (self.n_features, 1),
-                found: (names.len(), 1),
+                expected: self.n_features,
+                found: names.len(),
             });
         }
         self.feature_names = Some(names);
@@ -133,10 +163,10 @@ impl Dataset {
             });
         };
         if names.len() != k {
-            return Err(Error::ShapeMismatch {
+            return Err(Error::LengthMismatch {
                 what: "class names",
-                expected: (k, 1),
-                found: (names.len(), 1),
+                expected: k,
+                found: names.len(),
             });
         }
         self.class_names = Some(names);
@@ -146,11 +176,12 @@ impl Dataset {
     /// The same features and names with new targets (checked as in [`Dataset::new`]; class
     /// names are kept only if the number of classes is unchanged).
     pub fn with_targets(&self, targets: Targets) -> Result<Self> {
+        check_target_shape(&targets)?;
         if targets.len() != self.n_samples() {
-            return Err(Error::ShapeMismatch {
-                what: "targets",
-                expected: (self.n_samples(), 1),
-                found: (targets.len(), 1),
+            return Err(Error::LengthMismatch {
+                what: "samples in the targets",
+                expected: self.n_samples(),
+                found: targets.len(),
             });
         }
         validate_targets(&targets)?;
@@ -203,7 +234,15 @@ impl Dataset {
     pub fn n_classes(&self) -> Option<usize> {
         match &self.targets {
             Targets::Classes { n_classes, .. } => Some(*n_classes),
-            Targets::Regression(_) => None,
+            Targets::Regression { .. } => None,
+        }
+    }
+
+    /// Number of regression targets per sample, or `None` for a classification dataset.
+    pub fn n_regression_targets(&self) -> Option<usize> {
+        match &self.targets {
+            Targets::Regression { n_targets, .. } => Some(*n_targets),
+            Targets::Classes { .. } => None,
         }
     }
 
@@ -246,19 +285,20 @@ impl Dataset {
     pub fn labels(&self) -> Option<&[usize]> {
         match &self.targets {
             Targets::Classes { labels, .. } => Some(labels),
-            Targets::Regression(_) => None,
+            Targets::Regression { .. } => None,
         }
     }
 
-    /// The regression targets, or `None` for a classification dataset.
+    /// The regression targets (row-major `n × n_targets`), or `None` for a classification
+    /// dataset.
     pub fn regression_targets(&self) -> Option<&[f64]> {
         match &self.targets {
-            Targets::Regression(values) => Some(values),
+            Targets::Regression { values, .. } => Some(values),
             Targets::Classes { .. } => None,
         }
     }
 
-    /// The targets as a matrix: one-hot `n × K` for classes, `n × 1` for regression.
+    /// The targets as a matrix: one-hot `n × K` for classes, `n × n_targets` for regression.
     pub fn targets_as<T: Float>(&self) -> Mat<T> {
         match &self.targets {
             Targets::Classes { labels, n_classes } => {
@@ -266,8 +306,10 @@ impl Dataset {
                     if labels[i] == k { T::one() } else { T::zero() }
                 })
             }
-            Targets::Regression(values) => {
-                Mat::from_fn(values.len(), 1, |i, _| T::from_f64(values[i]))
+            Targets::Regression { values, n_targets } => {
+                Mat::from_fn(self.n_samples(), *n_targets, |i, j| {
+                    T::from_f64(values[i * n_targets + j])
+                })
             }
         }
     }
@@ -292,14 +334,15 @@ impl Dataset {
                 }
                 Some(counts)
             }
-            Targets::Regression(_) => None,
+            Targets::Regression { .. } => None,
         }
     }
 
     /// The samples at `indices`, in that order (repeats allowed), with the same names and
     /// number of classes.
     ///
-    /// An index `≥ n` is [`Error::InvalidHyperparameter`].
+    /// An index `≥ n` is [`Error::InvalidHyperparameter`]; more indices than the features of a
+    /// matrix can hold in memory is [`Error::TooLarge`].
     pub fn subset(&self, indices: &[usize]) -> Result<Self> {
         let n = self.n_samples();
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
@@ -310,6 +353,7 @@ impl Dataset {
             });
         }
         let d = self.n_features;
+        check_matrix_size("the subset's features", indices.len(), d)?;
         let mut features = Vec::with_capacity(indices.len() * d);
         for &i in indices {
             features.extend_from_slice(&self.features[i * d..(i + 1) * d]);
@@ -327,7 +371,7 @@ impl Dataset {
     pub(crate) fn require_classes(&self) -> Result<(&[usize], usize)> {
         match &self.targets {
             Targets::Classes { labels, n_classes } => Ok((labels, *n_classes)),
-            Targets::Regression(_) => Err(Error::EmptyBatch {
+            Targets::Regression { .. } => Err(Error::EmptyBatch {
                 what: "class labels (this is a regression dataset)",
             }),
         }
@@ -345,10 +389,48 @@ impl Dataset {
     }
 }
 
+/// Checks that `rows × cols` values of `f64` fit in `isize::MAX` bytes (the most a `Vec` can
+/// hold), with checked arithmetic so that nothing overflows or is allocated first.
+fn check_matrix_size(what: &'static str, rows: usize, cols: usize) -> Result<()> {
+    let fits = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(size_of::<f64>()))
+        .is_some_and(|bytes| bytes <= isize::MAX as usize);
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::TooLarge {
+            what,
+            limit: isize::MAX as u64,
+        })
+    }
+}
+
+/// At least one regression target per sample, a row of them that fits in memory, and whole
+/// rows of them.
+fn check_target_shape(targets: &Targets) -> Result<()> {
+    if let Targets::Regression { values, n_targets } = targets {
+        if *n_targets == 0 {
+            return Err(Error::EmptyBatch {
+                what: "regression target columns",
+            });
+        }
+        check_matrix_size("one row of regression targets", 1, *n_targets)?;
+        if values.len() % n_targets != 0 {
+            return Err(Error::LengthMismatch {
+                what: "regression target values (a whole number of rows of n_targets)",
+                expected: values.len().next_multiple_of(*n_targets),
+                found: values.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Finite regression targets; labels below a positive class count.
 fn validate_targets(targets: &Targets) -> Result<()> {
     match targets {
-        Targets::Regression(values) => check_finite("regression targets", values),
+        Targets::Regression { values, .. } => check_finite("regression targets", values),
         Targets::Classes { labels, n_classes } => {
             if let Some(&bad) = labels.iter().find(|&&l| l >= *n_classes) {
                 return Err(Error::InvalidHyperparameter {

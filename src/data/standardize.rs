@@ -2,14 +2,15 @@
 //!
 //! `μ` is the column mean and `σ` the population standard deviation (divisor `n`) of the data
 //! passed to [`Standardizer::fit`], so the fitted part itself comes out with mean 0 and
-//! standard deviation 1 per column. A constant column gets `σ = 1` (it maps to 0 on the fitted
-//! part and stays finite everywhere). Fit on the training part and transform the validation and
+//! standard deviation 1 per column. An exactly constant column gets `σ = 1` (it maps to 0 on
+//! the fitted part and stays finite everywhere); any other column gets its own `σ > 0`, however
+//! large or small its values (they are scaled by a power of two before squaring). Fit on the training part and transform the validation and
 //! test parts with the same statistics, so nothing leaks from them into training.
 //!
 //! ```
 //! use mgs::data::{Dataset, Standardizer, Targets};
-//! let train = Dataset::new(vec![1.0, 5.0, 3.0, 5.0], 2, Targets::Regression(vec![0.0, 1.0]))?;
-//! let test = Dataset::new(vec![2.0, 7.0], 2, Targets::Regression(vec![0.5]))?;
+//! let train = Dataset::new(vec![1.0, 5.0, 3.0, 5.0], 2, Targets::regression(vec![0.0, 1.0]))?;
+//! let test = Dataset::new(vec![2.0, 7.0], 2, Targets::regression(vec![0.5]))?;
 //! let scaler = Standardizer::fit(&train)?;
 //! assert_eq!(scaler.mean(), &[2.0, 5.0]);
 //! assert_eq!(scaler.std(), &[1.0, 1.0]); // the second column is constant
@@ -29,6 +30,10 @@ pub struct Standardizer {
 
 impl Standardizer {
     /// Fits the column means and population standard deviations of `train`'s features.
+    ///
+    /// Each column is scaled by the power of two `2^e` at or above its largest magnitude before
+    /// the two passes (mean, then mean squared deviation), so values near `1e±300` neither
+    /// overflow nor underflow: a column that is not exactly constant always gets `σ > 0`.
     ///
     /// Errors: [`Error::EmptyBatch`] when `train` has no samples.
     pub fn fit(train: &Dataset) -> Result<Self> {
@@ -51,12 +56,7 @@ impl Standardizer {
                 std[j] = 1.0;
                 continue;
             }
-            // Two passes, for accuracy when the mean is large next to the spread.
-            let m = column().sum::<f64>() / n as f64;
-            let var = column().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
-            let s = var.sqrt();
-            mean[j] = m;
-            std[j] = if s > 0.0 && s.is_finite() { s } else { 1.0 };
+            (mean[j], std[j]) = scaled_mean_std(column, n);
         }
         Ok(Self { mean, std })
     }
@@ -88,18 +88,11 @@ impl Standardizer {
 
     /// Standardises a row-major buffer of rows with `n_features` columns in place.
     ///
-    /// Errors: [`Error::ShapeMismatch`] when `n_features` differs from the fitted number or
+    /// Errors: [`Error::LengthMismatch`] when `n_features` differs from the fitted number or
     /// `values.len()` is not a multiple of it; [`Error::NonFinite`] if a result overflows.
     pub fn transform_in_place(&self, values: &mut [f64], n_features: usize) -> Result<()> {
-        let d = self.n_features();
-        if n_features != d || values.len() % d != 0 {
-            return Err(Error::ShapeMismatch {
-                what: "features to standardise",
-                expected: (values.len() / d.max(1), d),
-                found: (values.len() / n_features.max(1), n_features),
-            });
-        }
-        for row in values.chunks_exact_mut(d) {
+        self.check_buffer(values, n_features)?;
+        for row in values.chunks_exact_mut(n_features) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = (*v - m) / s;
             }
@@ -111,19 +104,51 @@ impl Standardizer {
     ///
     /// Errors as [`Standardizer::transform_in_place`].
     pub fn inverse_transform_in_place(&self, values: &mut [f64], n_features: usize) -> Result<()> {
-        let d = self.n_features();
-        if n_features != d || values.len() % d != 0 {
-            return Err(Error::ShapeMismatch {
-                what: "features to de-standardise",
-                expected: (values.len() / d.max(1), d),
-                found: (values.len() / n_features.max(1), n_features),
-            });
-        }
-        for row in values.chunks_exact_mut(d) {
+        self.check_buffer(values, n_features)?;
+        for row in values.chunks_exact_mut(n_features) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = *v * s + m;
             }
         }
         crate::error::check_finite("de-standardised features", values)
     }
+
+    /// `n_features` is the fitted number and `values` holds whole rows of it.
+    fn check_buffer(&self, values: &[f64], n_features: usize) -> Result<()> {
+        let d = self.n_features();
+        if n_features != d {
+            return Err(Error::LengthMismatch {
+                what: "feature columns to (de-)standardise",
+                expected: d,
+                found: n_features,
+            });
+        }
+        if values.len() % d != 0 {
+            return Err(Error::LengthMismatch {
+                what: "values to (de-)standardise (whole rows of n_features)",
+                expected: values.len().next_multiple_of(d),
+                found: values.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Mean and population standard deviation of a column that is not exactly constant.
+///
+/// With `a = max |v_i| = f·2^e` (`f ∈ [0.5, 1)`), `y_i = v_i·2^-e` is exact and `|y_i| < 1`, so
+/// `m_y = Σ y_i / n` and `s_y² = Σ (y_i − m_y)² / n` cannot overflow; and since the largest
+/// `|y_i|` is at least 0.5 and some other value differs from it by at least its spacing
+/// (`2^-54`), the squared deviations cannot all underflow to 0. Then `μ = m_y·2^e` and
+/// `σ = s_y·2^e` (for data in the normal range this is bit for bit the unscaled two-pass
+/// result, as scaling by a power of two is exact). Only a `σ` below the smallest subnormal (a
+/// column of subnormal values) is raised to that smallest positive value, so it is never 0.
+fn scaled_mean_std<I: Iterator<Item = f64>>(column: impl Fn() -> I, n: usize) -> (f64, f64) {
+    let max_abs = column().fold(0.0f64, |a, v| a.max(v.abs()));
+    let (_, e) = libm::frexp(max_abs);
+    let scaled = || column().map(|v| libm::scalbn(v, -e));
+    let m = scaled().sum::<f64>() / n as f64;
+    let var = scaled().map(|y| (y - m) * (y - m)).sum::<f64>() / n as f64;
+    let std = libm::scalbn(var.sqrt(), e).max(f64::from_bits(1));
+    (libm::scalbn(m, e), std)
 }
