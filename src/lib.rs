@@ -133,6 +133,13 @@ pub mod study;
 mod symmetric;
 pub mod train;
 
+/// The linear-algebra crate of the public signatures (`Mat`, `MatRef`, `Par`), re-exported so
+/// that users need not match its version: `use mgs::faer::{Mat, Par};`.
+pub use faer;
+/// The random-number crate of the public signatures (`Rng`, seeding), re-exported for the same
+/// reason.
+pub use rand;
+
 pub use activation::Activation;
 pub use architecture::Architecture;
 pub use data::{Dataset, Targets};
