@@ -1,380 +1,344 @@
-//! One training run, and a small pool that runs many of them on `--threads` workers.
+//! One run of the plan: data, model, trainer with its observers, and the record it leaves.
+//!
+//! Every run is sequential (`Par::Seq`) and deterministic from its spec, so a run's record is
+//! the same bits whichever worker, thread count or shard runs it.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use faer::{MatRef, Par};
-use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
+use faer::{Mat, Par};
+use mgs::kernel::KernelKind;
 use mgs::train::{
-    Adam, AdamW, CrossEntropy, Dataset, EarlyStopping, KernelSummary, L2Penalty, LossConfig,
-    MgsMonitor, MgsRecord, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer, evaluate,
+    Adam, Control, CrossEntropy, Dataset, EpochRecord, Extremum, MgsMonitor, MgsSelector,
+    Observation, ObserveMode, Observer, Optimizer, SelectOn, TrainConfig, Trainer, accuracy,
+    evaluate,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-use serde::Serialize;
 
-use crate::config::{Method, Plan, Setting};
-use crate::data::{Prepared, mix};
+use crate::data::{CellSeeds, Pool, Probe, RunData, prepare};
+use crate::method::Regularizer;
+use crate::plan::{RunSpec, Scale};
+use crate::record::{EpochRow, ProbeMgs, RunRecord, Snapshot, Status};
 
-/// What to run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Job {
-    /// `"A"` or `"B"`.
-    pub part: &'static str,
-    pub dataset: String,
-    pub setting: Setting,
-    pub method: Method,
-    /// Seed index (0-based).
-    pub seed: u64,
-    /// Part B: a run of the hyperparameter search on the first seed.
-    pub tuning: bool,
+/// The summary and probe the label-free rule reads.
+const RULE_SUMMARY: &str = "normalized_logdet";
+
+/// A collapsed run predicts at least this share of the test set as one class…
+pub const COLLAPSE_MAJORITY: f64 = 0.9;
+/// …or has a test accuracy at most `1/C` plus this margin.
+pub const COLLAPSE_MARGIN: f64 = 0.05;
+
+/// The `f32` model's parameters in an `f64` model (the monitor factorises nearly singular
+/// kernels, which needs `f64` kernels).
+fn widen(mlp: &Mlp<f32>) -> mgs::Result<Mlp<f64>> {
+    let params = mlp.params().iter().map(|&p| f64::from(p)).collect();
+    Mlp::from_params(mlp.arch().clone(), params)
 }
 
-impl Job {
-    pub fn label(&self) -> String {
-        format!(
-            "{} {} {} {} seed {}",
-            self.part,
-            self.dataset,
-            self.setting.label(),
-            self.method.label(),
-            self.seed
-        )
+/// An [`MgsMonitor`] in `f64` watching an `f32` run.
+struct F64Monitor(MgsMonitor<f64>);
+
+impl Observer<f32> for F64Monitor {
+    fn check_model(&self, mlp: &Mlp<f32>) -> mgs::Result<()> {
+        self.0.check_model(&widen(mlp)?)
+    }
+
+    fn on_epoch(
+        &mut self,
+        obs: &Observation<'_, f32>,
+        record: &mut EpochRecord,
+    ) -> mgs::Result<Control> {
+        let records = self.0.measure(&widen(obs.mlp)?, obs.par)?;
+        record.mgs.extend(records);
+        Ok(Control::Continue)
     }
 }
 
-/// MGS metrics and accuracy after one epoch (part A).
-#[derive(Debug, Clone, Serialize)]
-pub struct CurvePoint {
-    /// Epochs completed (0 = at initialisation).
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_accuracy: f64,
-    /// `trace`, `logdet`, `normalized_logdet`, `cosine_mean`, `cosine_logdet`,
-    /// `effective_rank`, `condition_number` of the traced kernel on the probe set.
-    pub metrics: BTreeMap<String, f64>,
+/// Records the fraction of corrupted training samples the model predicts as their noisy label
+/// (metric `fit_noisy`).
+struct NoisyFit {
+    inputs: Mat<f32>,
+    labels: Vec<usize>,
 }
 
-/// The result of one run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    #[serde(flatten)]
-    pub job: Job,
-    /// `"ok"`, or the error that ended the run.
-    pub status: String,
-    pub n_train: usize,
-    pub n_val: usize,
-    pub n_test: usize,
-    pub epochs_configured: usize,
-    pub epochs_run: usize,
-    /// Epoch (1-based count) of the lowest validation loss.
-    pub best_epoch: Option<usize>,
-    /// Accuracy on the training labels as trained on (noisy in noise settings).
-    pub train_accuracy: f64,
-    /// Accuracy on the original training labels.
-    pub train_accuracy_clean: f64,
-    pub val_accuracy: f64,
-    pub val_loss: f64,
-    pub test_accuracy: f64,
-    pub test_loss: f64,
-    /// Noise settings: fraction of corrupted training samples predicted as their noisy label.
-    pub memorised: Option<f64>,
-    /// Noise settings: fraction of corrupted training samples predicted as their true label.
-    pub recovered: Option<f64>,
-    pub wall_s: f64,
-    /// Part A: MGS metrics of the final model on the probe set.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub final_metrics: BTreeMap<String, f64>,
-    /// Part A: per-epoch curve.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub curve: Vec<CurvePoint>,
+impl Observer<f32> for NoisyFit {
+    fn on_epoch(
+        &mut self,
+        obs: &Observation<'_, f32>,
+        record: &mut EpochRecord,
+    ) -> mgs::Result<Control> {
+        let out = obs.mlp.forward(self.inputs.as_ref(), obs.par)?;
+        let fit = accuracy(out.as_ref(), &self.labels)?;
+        record.metrics.push(("fit_noisy".to_string(), fit));
+        Ok(Control::Continue)
+    }
 }
 
-/// Argmax of each row.
-fn predictions(out: MatRef<'_, f32>) -> Vec<usize> {
+/// Argmax of every row.
+fn predictions(out: &Mat<f32>) -> Vec<usize> {
     (0..out.nrows())
         .map(|i| {
-            let mut best = 0;
-            for k in 1..out.ncols() {
+            (1..out.ncols()).fold(0, |best, k| {
                 if out[(i, k)] > out[(i, best)] {
-                    best = k;
+                    k
+                } else {
+                    best
                 }
-            }
-            best
+            })
         })
         .collect()
 }
 
-fn fraction(hits: usize, total: usize) -> f64 {
-    if total == 0 {
+/// The corrupted training samples: inputs and noisy labels.
+fn corrupted_rows(data: &RunData) -> (Mat<f32>, Vec<usize>) {
+    let idx: Vec<usize> = (0..data.corrupted.len())
+        .filter(|&i| data.corrupted[i])
+        .collect();
+    let x = &data.x_train;
+    (
+        Mat::from_fn(idx.len(), x.ncols(), |i, j| x[(idx[i], j)]),
+        idx.iter().map(|&i| data.y_train[i]).collect(),
+    )
+}
+
+/// Evaluates `mlp` (parameters of `epoch`) on every set.
+fn snapshot(
+    mlp: &Mlp<f32>,
+    epoch: Option<usize>,
+    data: &RunData,
+    noisy: &(Mat<f32>, Vec<usize>),
+    stopped: bool,
+) -> mgs::Result<Snapshot> {
+    let ce = CrossEntropy::new(0.0)?;
+    let eval = |x: &Mat<f32>, y: &[usize]| -> mgs::Result<(f64, f64)> {
+        let e = evaluate(mlp, &Dataset::classification(x.as_ref(), y)?, &ce, Par::Seq)?;
+        Ok((
+            e.accuracy.unwrap_or(f64::NAN),
+            e.cross_entropy.unwrap_or(f64::NAN),
+        ))
+    };
+    let (train_acc, train_ce) = eval(&data.x_train, &data.y_train)?;
+    let (val_acc, val_ce) = eval(&data.x_val, &data.y_val)?;
+    let (test_acc, test_ce) = eval(&data.x_test, &data.y_test)?;
+    let fit_noisy = if noisy.1.is_empty() {
         f64::NAN
     } else {
-        hits as f64 / total as f64
+        eval(&noisy.0, &noisy.1)?.0
+    };
+    let mut counts = vec![0usize; data.n_classes];
+    for p in predictions(&mlp.forward(data.x_test.as_ref(), Par::Seq)?) {
+        counts[p] += 1;
+    }
+    let majority_share =
+        counts.iter().copied().max().unwrap_or(0) as f64 / data.y_test.len().max(1) as f64;
+    let chance = 1.0 / data.n_classes as f64;
+    Ok(Snapshot {
+        epoch,
+        train_acc,
+        train_ce,
+        val_acc,
+        val_ce,
+        test_acc,
+        test_ce,
+        fit_noisy,
+        majority_share,
+        collapsed: stopped
+            || majority_share >= COLLAPSE_MAJORITY
+            || test_acc.is_nan()
+            || test_acc <= chance + COLLAPSE_MARGIN,
+    })
+}
+
+/// The study's row of one epoch record.
+fn epoch_row(e: &EpochRecord) -> EpochRow {
+    let ev = |v: Option<mgs::train::Evaluation>| {
+        (
+            v.and_then(|v| v.cross_entropy).unwrap_or(f64::NAN),
+            v.and_then(|v| v.accuracy).unwrap_or(f64::NAN),
+        )
+    };
+    let (train_ce, train_acc) = ev(Some(e.train));
+    let (val_ce, val_acc) = ev(e.val);
+    let (test_ce, test_acc) = ev(e.test);
+    let metric = |name: &str| {
+        e.metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(f64::NAN, |(_, v)| *v)
+    };
+    EpochRow {
+        epoch: e.epoch,
+        train_loss: e.train_loss,
+        train_ce,
+        train_acc,
+        val_ce,
+        val_acc,
+        test_ce,
+        test_acc,
+        fit_noisy: metric("fit_noisy"),
+        penalty: e.penalties.first().map_or(f64::NAN, |(_, v)| *v),
+        mgs: e
+            .mgs
+            .iter()
+            .filter(|m| m.kernel == KernelKind::Traced)
+            .filter_map(|m| {
+                Some(ProbeMgs {
+                    probe: Probe::parse(&m.probe)?,
+                    summary: m.summary,
+                    layers: m.layers.clone(),
+                })
+            })
+            .collect(),
     }
 }
 
-/// The traced kernel's summaries of one MGS record, by name (the monitor measures in f64).
-fn named(record: &MgsRecord) -> BTreeMap<String, f64> {
-    KernelSummary::NAMES
-        .iter()
-        .zip(record.summary.values())
-        .filter_map(|(n, v)| v.map(|v| (n.to_string(), v)))
-        .collect()
-}
-
-/// The monitor's summaries of `mlp`.
-fn measure(monitor: &mut MgsMonitor<f32>, mlp: &Mlp<f32>) -> mgs::Result<BTreeMap<String, f64>> {
-    Ok(named(&monitor.measure(mlp, Par::Seq)?[0]))
-}
-
-/// Number of epochs of a run: part A's fixed count; part B at least `b_epochs` and at least
-/// `b_min_steps` optimiser steps.
-pub fn epochs_for(job: &Job, n_train: usize, plan: &Plan) -> usize {
-    if job.part == "A" {
-        return plan.a_epochs;
-    }
-    let steps_per_epoch = n_train.div_ceil(plan.batch_size).max(1);
-    plan.b_epochs
-        .max(plan.b_min_steps.div_ceil(steps_per_epoch))
-}
-
-impl Outcome {
-    /// An outcome with no results yet.
-    fn empty(job: &Job) -> Self {
-        Outcome {
-            job: job.clone(),
-            status: "ok".to_string(),
-            n_train: 0,
-            n_val: 0,
-            n_test: 0,
-            epochs_configured: 0,
-            epochs_run: 0,
-            best_epoch: None,
-            train_accuracy: f64::NAN,
-            train_accuracy_clean: f64::NAN,
-            val_accuracy: f64::NAN,
-            val_loss: f64::NAN,
-            test_accuracy: f64::NAN,
-            test_loss: f64::NAN,
-            memorised: None,
-            recovered: None,
-            wall_s: 0.0,
-            final_metrics: BTreeMap::new(),
-            curve: Vec::new(),
-        }
-    }
-
-    /// A run that could not start (its data could not be prepared).
-    pub fn failed(job: &Job, error: &dyn std::fmt::Display) -> Self {
-        let mut o = Self::empty(job);
-        o.status = format!("error: {error}");
-        o
-    }
-
-    pub fn ok(&self) -> bool {
-        self.status == "ok"
+/// The record of a run that produced nothing (`Failed`).
+pub fn failed(spec: &RunSpec, n_classes: usize, message: String) -> RunRecord {
+    let empty = Snapshot {
+        epoch: None,
+        train_acc: f64::NAN,
+        train_ce: f64::NAN,
+        val_acc: f64::NAN,
+        val_ce: f64::NAN,
+        test_acc: f64::NAN,
+        test_ce: f64::NAN,
+        fit_noisy: f64::NAN,
+        majority_share: f64::NAN,
+        collapsed: true,
+    };
+    RunRecord {
+        spec: spec.clone(),
+        status: Status::Failed { message },
+        n_classes,
+        n_train: 0,
+        n_val: 0,
+        n_test: 0,
+        n_corrupted: 0,
+        last: empty.clone(),
+        selected: empty,
+        mgs_rule: None,
+        epochs: Vec::new(),
+        wall_s: None,
     }
 }
 
-/// Trains one model and measures it. Errors inside the run (e.g. a diverged step) are caught
-/// and recorded in `status`.
-pub fn run_job(job: &Job, data: &Prepared, plan: &Plan) -> Outcome {
+/// Runs `spec` on `pool`. Errors before training are a `Failed` record; an error during
+/// training (divergence, a kernel that is no longer positive definite) ends the run as
+/// `Stopped`, with the snapshots of the parameters it had.
+pub fn run(spec: &RunSpec, pool: &Pool, scale: &Scale) -> RunRecord {
     let start = Instant::now();
-    let epochs = epochs_for(job, data.y_train.len(), plan);
-    let mut outcome = Outcome {
-        n_train: data.y_train.len(),
-        n_val: data.y_val.len(),
-        n_test: data.y_test.len(),
-        epochs_configured: epochs,
-        ..Outcome::empty(job)
-    };
-    if let Err(e) = train_into(job, data, plan, epochs, &mut outcome) {
-        outcome.status = format!("error: {e}");
+    let mut record = failed(spec, pool.n_classes, String::new());
+    record.status = Status::Ok;
+    if let Err(e) = train(spec, pool, scale, &mut record) {
+        record.status = Status::Failed {
+            message: e.to_string(),
+        };
     }
-    outcome.wall_s = start.elapsed().as_secs_f64();
-    outcome
+    record.wall_s = Some(start.elapsed().as_secs_f64());
+    record
 }
 
-fn train_into(
-    job: &Job,
-    data: &Prepared,
-    plan: &Plan,
-    epochs: usize,
-    out: &mut Outcome,
-) -> mgs::Result<()> {
-    let d = data.x_train.ncols();
-    let (widths, lr) = if job.part == "A" {
-        (&plan.a_hidden, plan.a_lr)
-    } else {
-        (&plan.b_hidden, plan.b_lr)
-    };
-    let hidden: Vec<(usize, Activation)> = widths.iter().map(|&w| (w, Activation::Tanh)).collect();
-    let arch = Architecture::new(d, &hidden, data.n_classes)?;
-    // Same initial weights and batch order for every method of a (dataset, setting, seed).
-    let base = mix(job.seed, crate::data::dataset_code(&job.dataset));
-    let mlp = Mlp::<f32>::init(arch, Init::XavierNormal, &mut rng_from_seed(mix(base, 3)))?;
-    let adam = Adam {
-        lr,
-        ..Adam::default()
-    };
+fn train(spec: &RunSpec, pool: &Pool, scale: &Scale, out: &mut RunRecord) -> mgs::Result<()> {
+    let data = prepare(pool, spec.setting, spec.seed, &scale.sizes)?;
+    out.n_train = data.y_train.len();
+    out.n_val = data.y_val.len();
+    out.n_test = data.y_test.len();
+    out.n_corrupted = data.n_corrupted();
+    let seeds = CellSeeds::new(spec.dataset, spec.setting, spec.seed);
+    let hidden: Vec<(usize, Activation)> = scale
+        .hidden
+        .iter()
+        .map(|&w| (w, Activation::Tanh))
+        .collect();
+    let arch = Architecture::new(pool.n_features, &hidden, pool.n_classes)?;
+    let mlp = Mlp::<f32>::init(
+        arch.clone(),
+        Init::XavierNormal,
+        &mut rng_from_seed(seeds.init),
+    )?;
     let mut config = TrainConfig {
-        epochs,
-        batch_size: plan.batch_size,
-        optimizer: Optimizer::Adam(adam),
-        seed: mix(base, 4),
+        epochs: spec.epochs,
+        batch_size: scale.batch,
+        optimizer: Optimizer::Adam(Adam {
+            lr: scale.lr,
+            ..Adam::default()
+        }),
+        seed: seeds.train,
+        select_on: SelectOn::CrossEntropy,
         par: Par::Seq,
         ..TrainConfig::default()
     };
-    match job.method {
-        Method::AdamW(wd) => {
-            config.optimizer = Optimizer::AdamW(AdamW {
-                adam,
-                weight_decay: wd,
-            })
-        }
-        Method::Dropout(p) => config.dropout = p,
-        Method::InputNoise(s) => config.input_noise_std = s,
-        Method::LabelSmoothing(e) => config.loss = LossConfig::CrossEntropy { label_smoothing: e },
-        Method::EarlyStopping(patience) => {
-            config.early_stopping = Some(EarlyStopping {
-                patience,
-                min_delta: 0.0,
-                restore_best: true,
-            })
-        }
-        _ => {}
+    let regularizer = spec.method.configure(&mut config, &scale.mgs)?;
+    let mut monitor = MgsMonitor::<f64>::new(&[KernelKind::Traced], scale.monitor_jitter)?
+        .with_spectrum(false)
+        .with_layers(spec.layers);
+    for (probe, x) in &data.probes {
+        monitor = monitor.with_probe(probe.name(), x.as_ref())?;
     }
-    let train = Dataset::classification(data.x_train.as_ref(), &data.y_train)?;
-    let val = Dataset::classification(data.x_val.as_ref(), &data.y_val)?;
-    let test = Dataset::classification(data.x_test.as_ref(), &data.y_test)?;
-    let mut trainer = Trainer::new(mlp, config, train)?.with_validation(val)?;
-    let mgs_penalty = |metric, weight| PenaltyConfig {
-        metric,
-        kernel: KernelKind::Traced,
-        jitter: plan.mgs_jitter,
-        weight,
-        subset: Some(plan.mgs_subset),
-        ..PenaltyConfig::default()
-    };
-    match job.method {
-        Method::L2(lambda) => trainer = trainer.with_regularizer(L2Penalty::new(lambda)?)?,
-        Method::MgsLogDet(w) => {
-            trainer = trainer.with_regularizer(MgsRegularizer::<f32>::new(mgs_penalty(
-                PenaltyMetric::LogDet,
-                w,
-            ))?)?
-        }
-        Method::MgsNormLogDet(w) => {
-            trainer = trainer.with_regularizer(MgsRegularizer::<f32>::new(mgs_penalty(
-                PenaltyMetric::NormalizedLogDet,
-                w,
-            ))?)?
-        }
-        _ => {}
-    }
+    let has_rule_probe = data.probes.iter().any(|(p, _)| *p == Probe::RandomTrain);
+    let mut selector = MgsSelector::new(
+        Probe::RandomTrain.name(),
+        KernelKind::Traced,
+        RULE_SUMMARY,
+        scale.selector.smoothing,
+    )?
+    .with_extremum(Extremum::Minimum)
+    .with_warmup(scale.selector.warmup)
+    .with_patience(scale.selector.patience, false)?;
+    let noisy = corrupted_rows(&data);
+    let every = ObserveMode::Every(spec.observe_every);
 
-    // Part A: MGS metrics of the traced kernel on a fixed probe set of training samples.
-    let probe_monitor = if job.part == "A" {
-        let p = plan.a_probe.min(data.x_train.nrows());
-        let make = || {
-            MgsMonitor::<f32>::new(&[KernelKind::Traced], plan.monitor_jitter)?
-                .with_probe("probe", data.x_train.subrows(0, p))
+    let train_set = Dataset::classification(data.x_train.as_ref(), &data.y_train)?;
+    let mut trainer = Trainer::new(mlp, config, train_set)?
+        .with_validation(Dataset::classification(data.x_val.as_ref(), &data.y_val)?)?
+        .with_test(Dataset::classification(data.x_test.as_ref(), &data.y_test)?)?;
+    trainer = match regularizer {
+        Some(Regularizer::L2(r)) => trainer.with_regularizer(r)?,
+        Some(Regularizer::Mgs(r)) => trainer.with_regularizer(*r)?,
+        None => trainer,
+    };
+    if !noisy.1.is_empty() {
+        trainer = trainer.with_observer(
+            NoisyFit {
+                inputs: noisy.0.clone(),
+                labels: noisy.1.clone(),
+            },
+            ObserveMode::Every(1),
+        )?;
+    }
+    trainer = trainer.with_observer(F64Monitor(monitor), every)?;
+    if has_rule_probe {
+        trainer = trainer.with_observer(&mut selector, every)?;
+    }
+    let result = trainer.run();
+    let stopped = result.is_err();
+    if let Err(e) = result {
+        out.status = Status::Stopped {
+            message: e.to_string(),
         };
-        let initial = measure(&mut make()?, trainer.model())?;
-        let val0 = trainer.evaluate(&val)?;
-        let train0 = trainer.evaluate(&train)?;
-        out.curve.push(CurvePoint {
-            epoch: 0,
-            train_loss: train0.loss,
-            val_accuracy: val0.accuracy.unwrap_or(f64::NAN),
-            metrics: initial,
-        });
-        trainer = trainer.with_observer(make()?, ObserveMode::Every(1))?;
-        Some(make()?)
-    } else {
-        None
-    };
-
-    let history = trainer.run()?;
-    out.epochs_run = history.epochs.len();
-    out.best_epoch = history.selected_epoch.map(|e| e + 1);
-    if probe_monitor.is_some() {
-        for r in &history.epochs {
-            out.curve.push(CurvePoint {
-                epoch: r.epoch + 1,
-                train_loss: r.train.loss,
-                val_accuracy: r.val.and_then(|v| v.accuracy).unwrap_or(f64::NAN),
-                metrics: r.mgs.first().map(named).unwrap_or_default(),
-            });
-        }
     }
-
-    // The final model (early stopping: the restored best one).
-    let mlp = trainer.model();
-    let ce = CrossEntropy::new(0.0)?;
-    let v = evaluate(mlp, &val, &ce, Par::Seq)?;
-    let t = evaluate(mlp, &test, &ce, Par::Seq)?;
-    out.val_accuracy = v.accuracy.unwrap_or(f64::NAN);
-    out.val_loss = v.loss;
-    out.test_accuracy = t.accuracy.unwrap_or(f64::NAN);
-    out.test_loss = t.loss;
-    let pred = predictions(mlp.forward(data.x_train.as_ref(), Par::Seq)?.as_ref());
-    let n = pred.len();
-    let hits = |labels: &[usize], mask: &dyn Fn(usize) -> bool| {
-        (0..n).filter(|&i| mask(i) && pred[i] == labels[i]).count()
-    };
-    out.train_accuracy = fraction(hits(&data.y_train, &|_| true), n);
-    out.train_accuracy_clean = fraction(hits(&data.y_train_clean, &|_| true), n);
-    if matches!(job.setting, Setting::Noise(_)) {
-        let n_corrupted = data.corrupted.iter().filter(|&&c| c).count();
-        if n_corrupted > 0 {
-            let is_corrupted = |i: usize| data.corrupted[i];
-            out.memorised = Some(fraction(hits(&data.y_train, &is_corrupted), n_corrupted));
-            out.recovered = Some(fraction(
-                hits(&data.y_train_clean, &is_corrupted),
-                n_corrupted,
-            ));
-        }
+    let history = trainer.history();
+    out.epochs = history.epochs.iter().map(epoch_row).collect();
+    out.last = snapshot(
+        trainer.model(),
+        history.last().map(|e| e.epoch),
+        &data,
+        &noisy,
+        stopped,
+    )?;
+    if let Some(sel) = trainer.selected() {
+        let m = Mlp::from_params(arch.clone(), sel.params.clone())?;
+        out.selected = snapshot(&m, sel.epoch, &data, &noisy, stopped)?;
     }
-    if let Some(mut monitor) = probe_monitor {
-        out.final_metrics = measure(&mut monitor, mlp)?;
+    drop(trainer);
+    if let Some(epoch) = selector.selected_epoch() {
+        // The rule keeps the parameters in f64; those of an f32 model convert back exactly.
+        let params = selector
+            .selected_params()
+            .iter()
+            .map(|&p| p as f32)
+            .collect();
+        let m = Mlp::from_params(arch, params)?;
+        out.mgs_rule = Some(snapshot(&m, Some(epoch), &data, &noisy, stopped)?);
     }
     Ok(())
-}
-
-/// Runs `jobs` on `threads` workers (each run sequential inside), longest first, and returns
-/// the results in the jobs' order. `f` gets the job's index. Results do not depend on the
-/// number of threads: every run is deterministic on its own.
-pub fn run_pool<J: Sync, R: Send>(
-    jobs: &[J],
-    cost: impl Fn(&J) -> f64,
-    threads: usize,
-    f: impl Fn(usize, &J) -> R + Sync,
-) -> Vec<R> {
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by(|&a, &b| {
-        cost(&jobs[b])
-            .partial_cmp(&cost(&jobs[a]))
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
-    });
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<R>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1).min(jobs.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = order.get(k) else { break };
-                    let r = f(i, &jobs[i]);
-                    *slots[i].lock().expect("result slot") = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|m| m.into_inner().expect("result slot").expect("every job ran"))
-        .collect()
 }
