@@ -435,6 +435,67 @@ mod tests {
     }
 
     #[test]
+    fn a_record_round_trips_through_json() {
+        use crate::method::Method;
+        use crate::plan::{Phase, RunSpec};
+        use crate::setting::{DatasetId, Setting};
+        let spec = RunSpec {
+            id: 3,
+            phase: Phase::Report,
+            dataset: DatasetId::Optdigits,
+            setting: Setting::PairFlip { percent: 40 },
+            method: Method::BootstrapHard(0.8),
+            seed: 2,
+            epochs: 60,
+            observe_every: 2,
+            layers: false,
+            est_s: 1.5,
+        };
+        let mut r = crate::run::failed(&spec, 10, String::new());
+        r.status = Status::Stopped {
+            message: "diverged".into(),
+        };
+        r.last.test_acc = 0.5;
+        r.epochs.push(EpochRow {
+            epoch: 0,
+            train_loss: 2.0,
+            train_ce: 2.1,
+            train_acc: 0.2,
+            val_ce: f64::NAN,
+            val_acc: 0.1,
+            test_ce: 2.2,
+            test_acc: 0.15,
+            fit_noisy: 0.05,
+            penalty: f64::NAN,
+            mgs: vec![ProbeMgs {
+                probe: Probe::Heldout,
+                summary: KernelSummary {
+                    trace: 1.5,
+                    logdet: -0.5,
+                    normalized_logdet: -0.9,
+                    cosine_mean: 0.1,
+                    cosine_logdet: -0.2,
+                    effective_rank: None,
+                    condition_number: None,
+                },
+                layers: Vec::new(),
+            }],
+        });
+        r.wall_s = Some(0.25);
+        let text = serde_json::to_string(&r).unwrap();
+        let back: RunRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        assert!(back.epochs[0].val_ce.is_nan() && back.selected.test_acc.is_nan());
+        assert_eq!(back.last.test_acc, 0.5);
+        assert_eq!(back.spec, spec);
+        assert!(
+            !serde_json::to_string(&back.summary_only())
+                .unwrap()
+                .contains("wall_s")
+        );
+    }
+
+    #[test]
     fn csv_numbers_keep_seven_digits() {
         assert_eq!(num(f64::NAN), "");
         assert_eq!(num(0.123456789), "0.1234568");

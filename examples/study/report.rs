@@ -447,21 +447,18 @@ fn claim3_csvs(c: Option<&Claim3>) -> [String; 2] {
     [summary, tests]
 }
 
-/// The SVG plots; returns the files written.
+/// The SVG plots of the claims that ran; returns the files written.
 fn plots(dir: &Path, a: &Analysis<'_>) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for &d in &a.scale.datasets {
         for setting in CURVE_SETTINGS {
-            let pts: Vec<_> = a
-                .claim1
-                .map(|c| {
-                    c.curves
-                        .iter()
-                        .filter(|p| p.dataset == d && p.setting == setting)
-                        .collect()
-                })
-                .unwrap_or_default();
-            if a.claim1.is_some() && pts.is_empty() {
+            let Some(c1) = a.claim1 else { break };
+            let pts: Vec<_> = c1
+                .curves
+                .iter()
+                .filter(|p| p.dataset == d && p.setting == setting)
+                .collect();
+            if pts.is_empty() {
                 continue;
             }
             let series = |filter: &dyn Fn(&str) -> bool| -> Vec<Series> {
@@ -513,15 +510,12 @@ fn plots(dir: &Path, a: &Analysis<'_>) -> Result<Vec<PathBuf>, String> {
             files.push(path);
         }
         for matching in MATCHINGS {
-            let pts: Vec<&claim2::Point> = a
-                .claim2
-                .map(|c| {
-                    c.points
-                        .iter()
-                        .filter(|p| p.dataset == d && p.matching == matching)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let Some(c2) = a.claim2 else { break };
+            let pts: Vec<&claim2::Point> = c2
+                .points
+                .iter()
+                .filter(|p| p.dataset == d && p.matching == matching)
+                .collect();
             let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
             for p in &pts {
                 match groups.iter_mut().find(|(g, _)| *g == p.group) {
@@ -529,11 +523,10 @@ fn plots(dir: &Path, a: &Analysis<'_>) -> Result<Vec<PathBuf>, String> {
                     None => groups.push((p.group.clone(), vec![(p.mgs, p.test_acc)])),
                 }
             }
-            let fit = a.claim2.and_then(|c| {
-                c.fits
-                    .iter()
-                    .find(|f| f.dataset == d && f.matching == matching)
-            });
+            let fit = c2
+                .fits
+                .iter()
+                .find(|f| f.dataset == d && f.matching == matching);
             let curve = fit.filter(|f| f.coefficients.len() == 3).map(|f| {
                 let c = f.coefficients.clone();
                 let f: Curve = Box::new(move |x| c[0] + c[1] * x + c[2] * x * x);
@@ -557,11 +550,9 @@ fn plots(dir: &Path, a: &Analysis<'_>) -> Result<Vec<PathBuf>, String> {
             )?;
             files.push(path);
         }
+        let Some(c3) = a.claim3 else { continue };
         let settings = &a.scale.settings;
-        let rows: Vec<_> = a
-            .claim3
-            .map(|c| c.summary.iter().filter(|r| r.dataset == d).collect())
-            .unwrap_or_default();
+        let rows: Vec<_> = c3.summary.iter().filter(|r| r.dataset == d).collect();
         let mut families: Vec<&str> = Vec::new();
         for r in &rows {
             if !families.contains(&r.family.as_str()) {
