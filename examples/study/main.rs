@@ -49,6 +49,7 @@ use executor::{clock, execute};
 use plan::{Planner, RunSpec, Scale, phase_one, total_estimate};
 use record::RunRecord;
 use report::{Analysis, Timing, write_all};
+use setting::DatasetId;
 
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -100,6 +101,30 @@ fn print_plan(scale: &Scale, phase1: &[RunSpec], threads: usize) {
         clock(report_s),
         clock(total / threads.max(1) as f64),
     );
+    for extra in [DatasetId::Mnist5k, DatasetId::Letter] {
+        if scale.datasets.contains(&extra) {
+            continue;
+        }
+        let alone = Scale {
+            datasets: vec![extra],
+            ..scale.clone()
+        };
+        let mut planner = Planner::new(&alone, 0);
+        let one = phase_one(&alone, &mut planner);
+        let report = tuning::report_plan(&tuning::provisional_cells(&alone), &alone, &mut planner);
+        let secs =
+            total_estimate(&one) + tuning::refinement_bound(&alone).1 + total_estimate(&report);
+        let runs = (one.len() + report.len()).max(1);
+        eprintln!(
+            "  {} is off: it would add {} on {threads} thread(s) ({:.1} s a run on one core; \
+             --datasets {},{})",
+            extra.name(),
+            clock(secs / threads.max(1) as f64),
+            secs / runs as f64,
+            datasets.join(","),
+            extra.name()
+        );
+    }
 }
 
 fn study(args: &Args) -> Result<(), String> {
