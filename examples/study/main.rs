@@ -29,6 +29,8 @@ mod claim3;
 mod cli;
 mod data;
 mod executor;
+mod figures;
+mod markdown;
 mod method;
 mod plan;
 mod plot;
@@ -38,6 +40,7 @@ mod report;
 mod run;
 mod setting;
 mod stats;
+mod tables;
 mod tuning;
 
 use std::collections::BTreeMap;

@@ -44,6 +44,13 @@ impl RegimeRow {
     pub fn memorised(&self) -> bool {
         self.runs > 0 && self.fit_last_min >= FITTED
     }
+
+    /// The median (upper, for an even count) of the epochs to 90 % of the runs that got there.
+    pub fn median_epochs_to_fit(&self) -> Option<usize> {
+        self.epochs_to_fit
+            .get(self.epochs_to_fit.len() / 2)
+            .copied()
+    }
 }
 
 /// The regime table.
