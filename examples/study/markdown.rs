@@ -624,6 +624,7 @@ fn collapse_section(out: &mut String, a: &Analysis<'_>) {
     }
 }
 
+/// The text of `report.md` (`files`: the outputs written before it, for the links).
 pub fn markdown(a: &Analysis<'_>, files: &[PathBuf]) -> String {
     let mut out = String::new();
     let _ = writeln!(

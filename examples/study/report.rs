@@ -98,6 +98,7 @@ fn verdicts<'a>(a: &Analysis<'a>) -> BTreeMap<&'static str, &'a Verdict> {
     v
 }
 
+/// Number of runs of every phase.
 pub fn runs_per_phase(records: &[RunRecord]) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
     for r in records {

@@ -52,6 +52,8 @@ fn mean_se_cells(m: &MeanSe) -> Vec<String> {
     vec![m.n.to_string(), num(m.mean), num(m.se)]
 }
 
+/// `tuning.csv`: every grid value tried per (dataset, setting, family), its mean noisy-validation
+/// accuracy, and which value was added, chosen first and chosen at the end.
 pub fn tuning_csv(choices: &[Choice]) -> String {
     let rows = choices.iter().flat_map(|c| {
         c.grid.iter().map(move |g| {
@@ -95,6 +97,7 @@ pub fn tuning_csv(choices: &[Choice]) -> String {
     )
 }
 
+/// `regime.csv`: memorisation by 'none' per noisy setting.
 pub fn regime_csv(rows: &[RegimeRow]) -> String {
     csv(
         &[
@@ -129,6 +132,8 @@ pub fn regime_csv(rows: &[RegimeRow]) -> String {
     )
 }
 
+/// `claim1_correlations.csv`, `claim1_selection.csv`, `claim1_curves.csv` (headers only when
+/// claim 1 did not run).
 pub fn claim1_csvs(c: Option<&Claim1>) -> [String; 3] {
     let (corr, sel, curves) = match c {
         Some(c) => (
@@ -193,6 +198,7 @@ pub fn claim1_csvs(c: Option<&Claim1>) -> [String; 3] {
     [corr, sel, curves]
 }
 
+/// `claim2_points.csv`, `claim2_fit.csv`, `claim2_dose.csv`.
 pub fn claim2_csvs(c: Option<&Claim2>) -> [String; 3] {
     let (points, fits, doses) = match c {
         Some(c) => (c.points.as_slice(), c.fits.as_slice(), c.doses.as_slice()),
@@ -277,6 +283,7 @@ pub fn claim2_csvs(c: Option<&Claim2>) -> [String; 3] {
     [points, fits, doses]
 }
 
+/// `claim3_summary.csv`, `claim3_tests.csv`.
 pub fn claim3_csvs(c: Option<&Claim3>) -> [String; 2] {
     let (summary, tests) = match c {
         Some(c) => (c.summary.as_slice(), c.tests.as_slice()),
