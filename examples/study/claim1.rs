@@ -155,6 +155,14 @@ fn last_epoch_mgs(r: &RunRecord, probe: Probe, summary: &str) -> Option<f64> {
 }
 
 fn correlations(runs: &[&RunRecord], scale: &Scale) -> (Vec<CorrelationRow>, usize) {
+    // Runs trained with an MGS penalty are left out: they move the monitored quantity directly,
+    // so their MGS says how strong the penalty was, not how well training went (fixed before the
+    // full run).
+    let runs: Vec<&RunRecord> = runs
+        .iter()
+        .copied()
+        .filter(|r| !r.spec.method.family().is_mgs())
+        .collect();
     let measured: Vec<&RunRecord> = runs
         .iter()
         .copied()

@@ -112,6 +112,17 @@ fn write(path: &Path, text: &str) -> Result<PathBuf, String> {
     Ok(path.to_path_buf())
 }
 
+/// Writes `text` gzip-compressed (level 6: the same bytes for the same text and flate2).
+fn write_gz(path: &Path, text: &str) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let file = std::fs::File::create(path).map_err(err)?;
+    let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
+    enc.write_all(text.as_bytes()).map_err(err)?;
+    enc.finish().map_err(err)?;
+    Ok(path.to_path_buf())
+}
+
 /// Writes every output file into `dir`; returns the files written.
 pub fn write_all(dir: &Path, a: &Analysis<'_>, timing: &Timing) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
@@ -129,7 +140,12 @@ pub fn write_all(dir: &Path, a: &Analysis<'_>, timing: &Timing) -> Result<Vec<Pa
     };
     files.push(write(&dir.join("study.json"), &to_json(&study)?)?);
     files.push(write(&dir.join("runs.csv"), &runs_csv(a.records))?);
-    files.push(write(&dir.join("epochs.csv"), &epochs_csv(a.records))?);
+    // Per-epoch records are large (tens of MB for the default run): gzip-compressed, which
+    // pandas reads as it is (`pd.read_csv("epochs.csv.gz")`).
+    files.push(write_gz(
+        &dir.join("epochs.csv.gz"),
+        &epochs_csv(a.records),
+    )?);
     files.push(write(&dir.join("tuning.csv"), &tuning_csv(a.choices))?);
     files.push(write(&dir.join("regime.csv"), &regime_csv(a.regime))?);
     let names1 = [

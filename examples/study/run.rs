@@ -22,10 +22,10 @@ use crate::record::{EpochRow, ProbeMgs, RunRecord, Snapshot, Status};
 /// The summary and probe the label-free rule reads.
 const RULE_SUMMARY: &str = "normalized_logdet";
 
-/// A collapsed run predicts at least this share of the test set as one class…
+/// A collapsed run stopped with an error or predicts at least this share of the test set as one
+/// class. (A low accuracy alone is not a collapse: MNIST-1D at 80 % noise is near chance for
+/// every method without being a constant predictor; decided before the full run.)
 pub const COLLAPSE_MAJORITY: f64 = 0.9;
-/// …or has a test accuracy at most `1/C` plus this margin.
-pub const COLLAPSE_MARGIN: f64 = 0.05;
 
 /// The `f32` model's parameters in an `f64` model (the monitor factorises nearly singular
 /// kernels, which needs `f64` kernels).
@@ -130,7 +130,6 @@ fn snapshot(
     }
     let majority_share =
         counts.iter().copied().max().unwrap_or(0) as f64 / data.y_test.len().max(1) as f64;
-    let chance = 1.0 / data.n_classes as f64;
     Ok(Snapshot {
         epoch,
         train_acc,
@@ -141,10 +140,7 @@ fn snapshot(
         test_ce,
         fit_noisy,
         majority_share,
-        collapsed: stopped
-            || majority_share >= COLLAPSE_MAJORITY
-            || test_acc.is_nan()
-            || test_acc <= chance + COLLAPSE_MARGIN,
+        collapsed: stopped || majority_share >= COLLAPSE_MAJORITY || test_acc.is_nan(),
     })
 }
 

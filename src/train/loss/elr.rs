@@ -143,7 +143,9 @@ impl EarlyLearning {
         }
         // Marks in a buffer kept across calls (no allocation per step), cleared before returning.
         self.seen.resize(self.n_train(), false);
-        let duplicate = samples.iter().find(|&&s| std::mem::replace(&mut self.seen[s], true));
+        let duplicate = samples
+            .iter()
+            .find(|&&s| std::mem::replace(&mut self.seen[s], true));
         let duplicate = duplicate.copied();
         for &s in samples {
             self.seen[s] = false;
