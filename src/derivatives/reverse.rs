@@ -4,6 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::check_batch_matrix;
+use crate::error::{check_finite, check_finite_mat};
 use crate::mlp::{rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
@@ -40,12 +41,15 @@ pub fn vjp<T: Float>(
 
 /// [`vjp`] writing into caller-owned outputs: `grad_params` (length `P`, overwritten) and,
 /// if given, `grad_inputs` (`N × d`, overwritten).
+///
+/// A gradient that overflows is [`Error::NonFinite`] (`"parameter gradient"` or
+/// `"input gradient"`); the outputs then hold what was computed.
 pub fn vjp_into<T: Float>(
     mlp: &Mlp<T>,
     cache: &ForwardCache<T>,
     cotangent: MatRef<'_, T>,
     grad_params: &mut [T],
-    grad_inputs: Option<MatMut<'_, T>>,
+    mut grad_inputs: Option<MatMut<'_, T>>,
     par: Par,
 ) -> Result<()> {
     let arch = mlp.arch();
@@ -90,8 +94,15 @@ pub fn vjp_into<T: Float>(
             crate::simd::add_assign(gb, row);
         }
         if l == 0 {
-            if let Some(gi) = grad_inputs {
-                matmul(gi, Accum::Replace, gl, mlp.weights(0), T::one(), par);
+            if let Some(gi) = grad_inputs.as_mut() {
+                matmul(
+                    gi.as_mut(),
+                    Accum::Replace,
+                    gl,
+                    mlp.weights(0),
+                    T::one(),
+                    par,
+                );
             }
             break;
         }
@@ -115,6 +126,10 @@ pub fn vjp_into<T: Float>(
             },
         );
         std::mem::swap(&mut g, &mut g_prev);
+    }
+    check_finite("parameter gradient", grad_params)?;
+    if let Some(gi) = &grad_inputs {
+        check_finite_mat("input gradient", gi.as_ref())?;
     }
     Ok(())
 }

@@ -39,10 +39,11 @@ pub enum KernelKind {
 }
 
 impl KernelKind {
-    /// Order of the kernel for `n` samples and `c` outputs.
+    /// Order of the kernel for `n` samples and `c` outputs (saturating at `usize::MAX`, which no
+    /// kernel passes the size check with).
     pub fn order(&self, n: usize, c: usize) -> usize {
         match self {
-            KernelKind::Full => n * c,
+            KernelKind::Full => n.saturating_mul(c),
             KernelKind::Traced => n,
         }
     }
@@ -76,8 +77,16 @@ pub fn mgs_kernel<T: Float>(
 ) -> Result<Mat<T>> {
     match route {
         Route::Explicit => {
+            crate::limits::Request::Kernel {
+                n: x.nrows(),
+                kind,
+                route,
+            }
+            .check::<T>(mlp.arch())?;
             let j = crate::Jacobian::reverse(mlp, x, par)?;
-            Ok(explicit::kernel(&j, kind, par))
+            let k = explicit::kernel(&j, kind, par);
+            crate::error::check_finite_mat("kernel", k.as_ref())?;
+            Ok(k)
         }
         Route::Factorised => factorised::kernel(mlp, x, kind, par),
     }
@@ -94,9 +103,19 @@ pub fn mgs_cross_kernel<T: Float>(
 ) -> Result<Mat<T>> {
     match route {
         Route::Explicit => {
+            let (n1, n2) = (x1.nrows(), x2.nrows());
+            crate::limits::Request::CrossKernel {
+                n1,
+                n2,
+                kind,
+                route,
+            }
+            .check::<T>(mlp.arch())?;
             let j1 = crate::Jacobian::reverse(mlp, x1, par)?;
             let j2 = crate::Jacobian::reverse(mlp, x2, par)?;
-            explicit::cross_kernel(&j1, &j2, kind, par)
+            let k = explicit::cross_kernel(&j1, &j2, kind, par)?;
+            crate::error::check_finite_mat("cross kernel", k.as_ref())?;
+            Ok(k)
         }
         Route::Factorised => factorised::cross_kernel(mlp, x1, x2, kind, par),
     }
