@@ -27,6 +27,12 @@ pub struct Architecture {
 impl Architecture {
     /// Builds and validates an architecture: `input` features, `hidden` layers as
     /// `(width, activation)`, `output` linear outputs. Zero hidden layers gives a linear model.
+    ///
+    /// The parameter count `P = Σ_l n_l (n_{l−1} + 1)` is computed with checked arithmetic: an
+    /// architecture whose `P` does not fit in a `usize` is [`Error::InvalidArchitecture`], never
+    /// a wrapped count. (Every other size derived from the widths alone, such as `Σ_l n_l ≤ P`,
+    /// then fits too.) Whether its parameters fit in memory is checked where they are allocated
+    /// ([`crate::limits`]).
     pub fn new(input: usize, hidden: &[(usize, Activation)], output: usize) -> Result<Self> {
         let mut widths = Vec::with_capacity(hidden.len() + 2);
         widths.push(input);
@@ -41,10 +47,29 @@ impl Architecture {
         for a in &activations {
             a.check()?;
         }
-        let mut offsets = vec![0];
+        let mut offsets = Vec::with_capacity(widths.len());
+        offsets.push(0usize);
+        let mut total = 0usize;
         for l in 1..widths.len() {
-            let last = *offsets.last().expect("offsets starts non-empty");
-            offsets.push(last + widths[l] * (widths[l - 1] + 1));
+            let layer = widths[l - 1]
+                .checked_add(1)
+                .and_then(|fan_in| fan_in.checked_mul(widths[l]));
+            total = match layer.and_then(|count| total.checked_add(count)) {
+                Some(t) => t,
+                None => {
+                    let exact: u128 = (1..widths.len())
+                        .map(|l| widths[l] as u128 * (widths[l - 1] as u128 + 1))
+                        .fold(0, u128::saturating_add);
+                    return Err(Error::InvalidArchitecture {
+                        reason: format!(
+                            "the parameter count P = Σ n_l (n_(l−1) + 1) = {exact} does not fit \
+                             in a usize (at most {})",
+                            usize::MAX
+                        ),
+                    });
+                }
+            };
+            offsets.push(total);
         }
         Ok(Self {
             widths,
@@ -89,19 +114,42 @@ impl Architecture {
     }
 
     /// Range of layer `layer` (0-based) in the flat parameter vector: `W` (row-major) then `b`.
+    ///
+    /// # Panics
+    /// If `layer >= n_layers()`: the layer index is the caller's alone (a programming error, not
+    /// bad data), as for slice indexing.
     pub fn layer_param_range(&self, layer: usize) -> Range<usize> {
+        self.check_layer(layer);
         self.offsets[layer]..self.offsets[layer + 1]
     }
 
     /// Range of the weight matrix `W` of layer `layer` (0-based) in the flat parameter vector.
+    ///
+    /// # Panics
+    /// If `layer >= n_layers()`.
     pub fn weight_range(&self, layer: usize) -> Range<usize> {
+        self.check_layer(layer);
         let start = self.offsets[layer];
         start..start + self.widths[layer + 1] * self.widths[layer]
     }
 
     /// Range of the bias `b` of layer `layer` (0-based) in the flat parameter vector.
+    ///
+    /// # Panics
+    /// If `layer >= n_layers()`.
     pub fn bias_range(&self, layer: usize) -> Range<usize> {
         self.weight_range(layer).end..self.offsets[layer + 1]
+    }
+
+    /// The documented panic of the per-layer accessors, with a message naming the index.
+    #[inline]
+    #[track_caller]
+    fn check_layer(&self, layer: usize) {
+        assert!(
+            layer < self.n_layers(),
+            "layer index {layer} out of range: the architecture has {} layers",
+            self.n_layers()
+        );
     }
 
     /// Largest width over all layers (input and output included); sizes scratch buffers.

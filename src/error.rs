@@ -29,7 +29,8 @@ pub enum Error {
         /// What was empty.
         what: &'static str,
     },
-    /// A NaN or infinity in an input, parameter or target.
+    /// A NaN or infinity in an input, parameter or target, or in a result that overflowed although
+    /// its inputs were finite (every public numeric result is checked once where it is returned).
     NonFinite {
         /// Where the value was found (e.g. `"inputs"`, `"parameters"`).
         what: &'static str,
@@ -105,13 +106,34 @@ pub enum Error {
         /// The number supplied.
         found: usize,
     },
-    /// Input larger than a limit the caller can raise (decompressed gzip data, a file read
-    /// into memory, a row of features that could not be allocated).
+    /// A request whose memory exceeds the crate's limit ([`crate::limits`]), refused before
+    /// anything was allocated; or a bounded read that went past its bound.
     TooLarge {
-        /// What was too large.
+        /// What was requested, with the sizes it was derived from (e.g. `"explicit Jacobian
+        /// (N = 1300, C = 10, P = 2100010)"`, or the path of a file).
+        what: String,
+        /// Bytes the request needs (for a stopped read, the first size past the bound;
+        /// saturated at `u128::MAX` if even that overflows).
+        bytes: u128,
+        /// The limit in force, in bytes.
+        limit: u128,
+    },
+    /// A matrix that must be symmetric is not, beyond the relative tolerance of the check
+    /// (`|K_ij − K_ji| ≤ √ε_T · √(|K_ii| |K_jj|)`, `ε_T` the machine epsilon of its precision).
+    NotSymmetric {
+        /// What was checked (e.g. `"kernel"`).
         what: &'static str,
-        /// The limit, in bytes.
-        limit: u64,
+        /// Row of the first offending entry (below the diagonal).
+        row: usize,
+        /// Its column.
+        col: usize,
+    },
+    /// A state (e.g. an optimiser's) that is inconsistent or cannot advance.
+    InvalidState {
+        /// What was checked (e.g. `"optimiser step counter"`).
+        what: &'static str,
+        /// The rule it breaks.
+        reason: String,
     },
 }
 
@@ -168,9 +190,18 @@ impl fmt::Display for Error {
                 f,
                 "wrong number of {what}: expected {expected}, found {found}"
             ),
-            Error::TooLarge { what, limit } => {
-                write!(f, "{what} exceeds the limit of {limit} bytes")
-            }
+            Error::TooLarge { what, bytes, limit } => write!(
+                f,
+                "{what} needs {bytes} bytes ({}), more than the limit of {limit} bytes ({})",
+                human_bytes(*bytes),
+                human_bytes(*limit)
+            ),
+            Error::NotSymmetric { what, row, col } => write!(
+                f,
+                "{what} is not symmetric: entries ({row}, {col}) and ({col}, {row}) differ beyond \
+                 the relative tolerance"
+            ),
+            Error::InvalidState { what, reason } => write!(f, "invalid {what}: {reason}"),
         }
     }
 }
@@ -180,19 +211,121 @@ impl std::error::Error for Error {}
 /// Shorthand for `Result<T, mgs::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Returns an error naming the first non-finite entry of `values`.
-pub(crate) fn check_finite<T: crate::Float>(what: &'static str, values: &[T]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite_value()) {
-        Some(index) => Err(Error::NonFinite { what, index }),
-        None => Ok(()),
+/// `bytes` with a binary-prefixed unit, e.g. `"194.4 GiB"`.
+fn human_bytes(bytes: u128) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
     }
 }
 
-/// Returns an error naming the first non-finite entry of `m` (row-major index).
+/// True when every entry of `values` is finite: one branch-free pass (a vectorised `and` of the
+/// per-entry tests, dispatched like [`crate::simd`]'s kernels), so that checking a result costs a
+/// small fraction of computing it.
+#[inline]
+pub(crate) fn all_finite<T: crate::Float>(values: &[T]) -> bool {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || values.iter().fold(true, |ok, &v| ok & v.is_finite_value()),
+    )
+}
+
+/// A flag that the tasks of a parallel pass raise when a chunk they wrote holds a non-finite
+/// value: the check runs on data still in cache, and the (rare) error path then finds the first
+/// offending entry with [`check_finite`], so the reported index never depends on the threads.
+pub(crate) struct NonFiniteFlag(std::sync::atomic::AtomicBool);
+
+impl NonFiniteFlag {
+    /// A lowered flag.
+    pub(crate) fn new() -> Self {
+        Self(std::sync::atomic::AtomicBool::new(false))
+    }
+
+    /// Raises the flag if `values` holds a NaN or an infinity.
+    #[inline]
+    pub(crate) fn note<T: crate::Float>(&self, values: &[T]) {
+        if !all_finite(values) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// `Ok` if the flag is down, else the error naming the first non-finite entry of `values`
+    /// (the whole buffer the pass wrote).
+    pub(crate) fn check<T: crate::Float>(&self, what: &'static str, values: &[T]) -> Result<()> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            check_finite(what, values)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Lanes of [`max_abs_finite`]: independent partial maxima, so that the loop vectorises.
+const MAX_LANES: usize = 16;
+
+/// The largest magnitude in `values` (as `f64`, 0 for none) and whether every entry is finite,
+/// in one vectorised pass: what an a-priori bound on a product of these values needs.
+#[inline]
+pub(crate) fn max_abs_finite<T: crate::Float>(values: &[T]) -> (f64, bool) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            let mut max = [T::zero(); MAX_LANES];
+            let mut finite = [true; MAX_LANES];
+            let body = values.len() / MAX_LANES * MAX_LANES;
+            for chunk in values[..body].chunks_exact(MAX_LANES) {
+                for k in 0..MAX_LANES {
+                    let a = chunk[k].abs();
+                    max[k] = if a > max[k] { a } else { max[k] };
+                    finite[k] &= chunk[k].is_finite_value();
+                }
+            }
+            let (mut m, mut ok) = (T::zero(), true);
+            let tail = values[body..]
+                .iter()
+                .map(|&v| (v.abs(), v.is_finite_value()));
+            for (a, f) in max.into_iter().zip(finite).chain(tail) {
+                m = if a > m { a } else { m };
+                ok &= f;
+            }
+            (m.to_f64(), ok)
+        },
+    )
+}
+
+/// Returns an error naming the first non-finite entry of `values`.
+pub(crate) fn check_finite<T: crate::Float>(what: &'static str, values: &[T]) -> Result<()> {
+    if all_finite(values) {
+        return Ok(());
+    }
+    let index = values
+        .iter()
+        .position(|v| !v.is_finite_value())
+        .unwrap_or_default();
+    Err(Error::NonFinite { what, index })
+}
+
+/// Returns an error naming the first non-finite entry of `m`, by its row-major flat index
+/// `i · ncols + j`.
 pub(crate) fn check_finite_mat<T: crate::Float>(
     what: &'static str,
     m: faer::MatRef<'_, T>,
 ) -> Result<()> {
+    let columns_finite = (0..m.ncols()).all(|j| match m.col(j).try_as_col_major() {
+        Some(col) => all_finite(col.as_slice()),
+        None => (0..m.nrows()).all(|i| m[(i, j)].is_finite_value()),
+    });
+    if columns_finite {
+        return Ok(());
+    }
     for i in 0..m.nrows() {
         for j in 0..m.ncols() {
             if !m[(i, j)].is_finite_value() {
@@ -204,4 +337,14 @@ pub(crate) fn check_finite_mat<T: crate::Float>(
         }
     }
     Ok(())
+}
+
+/// `value`, or [`Error::NonFinite`] (index 0) if it is NaN or infinite: the boundary check of a
+/// scalar result.
+pub(crate) fn finite_scalar(what: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::NonFinite { what, index: 0 })
+    }
 }

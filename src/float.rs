@@ -35,6 +35,10 @@ pub trait Float:
     fn abs(self) -> Self;
     /// True for values that are neither NaN nor infinite.
     fn is_finite_value(self) -> bool;
+    /// The machine epsilon of the type (`2⁻²³` for `f32`, `2⁻⁵²` for `f64`), as `f64`.
+    const MACHINE_EPSILON: f64;
+    /// The largest finite value of the type, as `f64`.
+    const MAX_FINITE: f64;
 }
 
 macro_rules! impl_float {
@@ -76,12 +80,36 @@ macro_rules! impl_float {
             fn is_finite_value(self) -> bool {
                 <$t>::is_finite(self)
             }
+            const MACHINE_EPSILON: f64 = <$t>::EPSILON as f64;
+            const MAX_FINITE: f64 = <$t>::MAX as f64;
         }
     };
 }
 
 impl_float!(f32, libm::erff);
 impl_float!(f64, libm::erf);
+
+/// Values whose magnitude lies within `[2⁻²⁵⁶, 2²⁵⁶]` are used as they are by the scaled
+/// reductions and factorisations: products of two such values and sums of up to `2⁵⁰⁰` of them
+/// stay normal and finite.
+const SAFE_EXPONENT: i32 = 256;
+
+/// The power of four `s` that brings `max_abs` near 1 when it lies outside `[2⁻²⁵⁶, 2²⁵⁶]`,
+/// and 1 inside that band (and for 0 or a non-finite `max_abs`).
+///
+/// Multiplying by a power of two is exact (away from subnormals), so a computation run on
+/// `s · x` and unscaled at the end gives the bits it would give on `x` wherever `x` itself does
+/// not overflow or underflow; and a power of *four* keeps `√s` exact, for the Cholesky factor.
+/// Used by the kernel metrics on kernels near `f64::MAX` or below `2⁻²⁵⁶`.
+pub(crate) fn safe_scale(max_abs: f64) -> f64 {
+    let band = f64::from_bits(((1023 + SAFE_EXPONENT) as u64) << 52);
+    if !(max_abs > 0.0 && max_abs.is_finite()) || (max_abs >= 1.0 / band && max_abs <= band) {
+        return 1.0;
+    }
+    // s = 2^(−2k) with 4^k ≈ max_abs; |2k| ≤ 1022 keeps both s and 1/s normal.
+    let k = (max_abs.log2() / 2.0).round().clamp(-511.0, 511.0) as i64;
+    f64::from_bits(((1023 - 2 * k) as u64) << 52)
+}
 
 /// `log2(e)`, and `ln 2` split so that `k · LN2_HI` is exact for the `|k| ≤ 58` used here.
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
@@ -138,7 +166,21 @@ pub fn tanh_f64(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::tanh_f64;
+    use super::{safe_scale, tanh_f64};
+
+    #[test]
+    fn safe_scale_is_one_inside_the_band_and_a_power_of_four_outside() {
+        for x in [0.0, 1.0, 1e-70, 1e70, f64::NAN, f64::INFINITY] {
+            assert_eq!(safe_scale(x), 1.0, "{x}");
+        }
+        for x in [1e308, f64::MAX, 1e-100, 1e-310, f64::from_bits(1)] {
+            let s = safe_scale(x);
+            let e = s.log2();
+            assert!(e == e.round() && (e as i64) % 2 == 0, "{x}: {s}");
+            assert!(s.is_normal() && (1.0 / s).is_normal(), "{x}: {s}");
+            assert!((x * s) > 2f64.powi(-60) && (x * s) < 4.0, "{x}: {s}");
+        }
+    }
 
     #[test]
     fn tanh_matches_the_system_tanh_within_four_ulp() {

@@ -20,11 +20,20 @@
 use faer::{MatRef, Par};
 
 use crate::derivatives::{Signals, jvp};
+use crate::error::{check_finite, max_abs_finite};
+use crate::limits::Request;
 use crate::mlp::rm;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 
 /// A per-sample Jacobian stored row-major (sample-major rows, contiguous), `(N·C) × P`.
+///
+/// Building one checks its memory first ([`crate::limits::Request::Jacobian`]: `8·N·C·P` bytes
+/// in `f64` for `J` alone) and refuses a request past the limit as
+/// [`Error::TooLarge`](crate::Error::TooLarge); entries that overflow are
+/// [`Error::NonFinite`](crate::Error::NonFinite) (`"Jacobian"`). Every entry is a signal times
+/// an activation (or one of them, or 0 or 1), so `max(1, max|δ|) · max(1, max|a|)` bounds them:
+/// `J` itself is scanned only when that bound exceeds half the largest finite value.
 ///
 /// `Jacobian::default()` is empty; [`Jacobian::reverse_into`] refills an existing one in place,
 /// so that a loop over batches reuses one buffer instead of faulting in fresh pages every call.
@@ -61,6 +70,7 @@ impl<T: Float> Jacobian<T> {
     /// # Ok::<(), mgs::Error>(())
     /// ```
     pub fn reverse_into(&mut self, mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<()> {
+        Request::Jacobian { n: x.nrows() }.check::<T>(mlp.arch())?;
         let cache = mlp.forward_cached(x, par)?;
         self.fill_reverse(mlp, &cache, par)
     }
@@ -73,12 +83,14 @@ impl<T: Float> Jacobian<T> {
     }
 
     fn fill_reverse(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
+        // Empty until filled, so that a failed call leaves no half-written Jacobian behind.
+        (self.n, self.c, self.p) = (0, 0, 0);
+        Request::Jacobian { n: cache.n }.check::<T>(mlp.arch())?;
         let signals = Signals::compute(mlp, cache, par)?;
         let arch = mlp.arch();
         let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
         let widths = arch.widths();
         let n_layers = arch.n_layers();
-        (self.n, self.c, self.p) = (n, c, p);
         // Every entry is written below, so old contents never leak through.
         self.data.resize(n * c * p, T::zero());
         for_each_chunk(par, &mut self.data, BLOCK_ROWS * c * p, |b, chunk| {
@@ -107,12 +119,24 @@ impl<T: Float> Jacobian<T> {
                 }
             }
         });
+        let delta = signals.bounds.iter().fold(1.0f64, |m, &b| m.max(b));
+        let act = (0..n_layers).fold(1.0f64, |m, l| {
+            let (a_max, a_finite) = max_abs_finite(&cache.acts[l][..n * widths[l]]);
+            if a_finite { m.max(a_max) } else { f64::NAN }
+        });
+        // (A NaN bound is not safe either.)
+        let safe = delta * act <= T::MAX_FINITE / 2.0;
+        if !safe {
+            check_finite("Jacobian", &self.data)?;
+        }
+        (self.n, self.c, self.p) = (n, c, p);
         Ok(())
     }
 
     /// `J` column by column from forward mode (`J e_p` for every parameter `p`); `O(P)` forward
     /// passes, meant for checking the reverse route.
     pub fn forward(mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<Self> {
+        Request::ForwardJacobian { n: x.nrows() }.check::<T>(mlp.arch())?;
         let cache = mlp.forward_cached(x, par)?;
         let (n, c, p) = (cache.n, mlp.arch().output_dim(), mlp.n_params());
         let m = n * c;
@@ -150,15 +174,18 @@ impl<T: Float> Jacobian<T> {
         rm(&self.data, self.n * self.c, self.p)
     }
 
-    /// The row-major storage.
+    /// The row-major storage (`N·C·P` values; empty after a failed fill).
     pub fn data(&self) -> &[T] {
-        &self.data
+        &self.data[..self.n * self.c * self.p]
     }
 
-    /// Row `i·C + c`: `∇_θ f_c(x_i)`.
-    pub fn row(&self, sample: usize, output: usize) -> &[T] {
+    /// Row `i·C + c`: `∇_θ f_c(x_i)`, or `None` unless `sample < N` and `output < C`.
+    pub fn row(&self, sample: usize, output: usize) -> Option<&[T]> {
+        if sample >= self.n || output >= self.c {
+            return None;
+        }
         let r = sample * self.c + output;
-        &self.data[r * self.p..(r + 1) * self.p]
+        Some(&self.data[r * self.p..(r + 1) * self.p])
     }
 
     /// Number of samples `N`.

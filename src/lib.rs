@@ -123,6 +123,7 @@ pub mod float;
 pub mod init;
 pub mod jacobian;
 pub mod kernel;
+pub mod limits;
 pub mod metrics;
 pub mod mlp;
 mod parallel;

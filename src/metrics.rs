@@ -15,6 +15,15 @@
 //! High MGS (similar gradients) reads as a low (normalised) log-determinant and a high mean cosine.
 //! Every metric is computed in `f64`, whatever the kernel's precision.
 //!
+//! Every function checks its kernel first: square, non-empty, finite, and symmetric within the
+//! relative tolerance `|K_ij − K_ji| ≤ √ε_T · √(|K_ii| |K_jj|)` (`ε_T` the machine epsilon of the
+//! kernel's precision: `1.5e-8` in `f64`, `3.5e-4` in `f32`), else
+//! [`Error::NotSymmetric`](crate::Error::NotSymmetric): the log-determinant reads one triangle and
+//! the cosine mean both, so an asymmetric input has no one answer. Kernels far from 1 in scale
+//! (down to the smallest and up to the largest finite values) are scaled exactly by a power of
+//! four before being summed or factorised; a result that still overflows is
+//! [`Error::NonFinite`](crate::Error::NonFinite), never a NaN or an infinity inside `Ok`.
+//!
 //! ```
 //! use faer::{Mat, Par};
 //! use mgs::metrics::{self, MetricsConfig};
@@ -33,6 +42,9 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::{self, ComputeEigenvectors};
 use faer::{Mat, MatRef, Par};
 
+use crate::error::{check_finite, finite_scalar};
+use crate::float::safe_scale;
+use crate::limits::{bytes_of, check_bytes};
 use crate::spd::SpdWorkspace;
 use crate::{Error, Float, Result};
 
@@ -107,7 +119,8 @@ pub(crate) fn check_jitter(jitter: f64) -> Result<()> {
     }
 }
 
-/// Checks that `k` is square, non-empty and finite.
+/// Checks that `k` is square, non-empty, finite and symmetric (within the relative tolerance of
+/// the module docs).
 pub(crate) fn check_kernel<T: Float>(k: MatRef<'_, T>) -> Result<()> {
     if k.nrows() == 0 {
         return Err(Error::EmptyBatch { what: "kernel" });
@@ -119,23 +132,75 @@ pub(crate) fn check_kernel<T: Float>(k: MatRef<'_, T>) -> Result<()> {
             found: (k.nrows(), k.ncols()),
         });
     }
-    for j in 0..k.ncols() {
-        for i in 0..k.nrows() {
-            if !k[(i, j)].is_finite_value() {
-                return Err(Error::NonFinite {
-                    what: "kernel",
-                    index: i * k.ncols() + j,
-                });
+    crate::error::check_finite_mat("kernel", k)?;
+    check_symmetric(k)
+}
+
+/// Tile edge of the symmetry check (both the row and the column side stay in cache).
+const SYMMETRY_TILE: usize = 64;
+
+/// `|K_ij − K_ji| ≤ √ε_T · √|K_ii| · √|K_jj|` for every `i > j` (entries finite), else the first
+/// offending pair in tile order. Reads contiguous columns (or rows) when the storage has them.
+fn check_symmetric<T: Float>(k: MatRef<'_, T>) -> Result<()> {
+    let m = k.nrows();
+    let tol = T::MACHINE_EPSILON.sqrt();
+    let cols: Vec<&[T]> = (0..m)
+        .map_while(|j| k.col(j).try_as_col_major().map(|c| c.as_slice()))
+        .collect();
+    if cols.len() == m {
+        return symmetric_sweep(m, tol, |i, j| cols[j][i].to_f64());
+    }
+    let rows: Vec<&[T]> = (0..m)
+        .map_while(|i| k.row(i).try_as_row_major().map(|r| r.as_slice()))
+        .collect();
+    if rows.len() == m {
+        return symmetric_sweep(m, tol, |i, j| rows[i][j].to_f64());
+    }
+    symmetric_sweep(m, tol, |i, j| k[(i, j)].to_f64())
+}
+
+/// The tiled sweep of [`check_symmetric`] over `at(i, j) = K_ij`, with relative tolerance `tol`.
+#[inline(always)]
+fn symmetric_sweep(m: usize, tol: f64, at: impl Fn(usize, usize) -> f64) -> Result<()> {
+    let root: Vec<f64> = (0..m).map(|i| at(i, i).abs().sqrt()).collect();
+    for j0 in (0..m).step_by(SYMMETRY_TILE) {
+        for i0 in (j0..m).step_by(SYMMETRY_TILE) {
+            for j in j0..(j0 + SYMMETRY_TILE).min(m) {
+                for i in i0.max(j + 1)..(i0 + SYMMETRY_TILE).min(m) {
+                    // Finite entries: the difference is never NaN, and one that overflows
+                    // (opposite signs near f64::MAX) compares as asymmetric.
+                    if (at(i, j) - at(j, i)).abs() > tol * root[i] * root[j] {
+                        return Err(Error::NotSymmetric {
+                            what: "kernel",
+                            row: i,
+                            col: j,
+                        });
+                    }
+                }
             }
         }
     }
     Ok(())
 }
 
-/// `tr(K)/m` in `f64` (no checks).
+/// Refuses a metric whose `copies` `f64` copies of an order-`m` kernel (plus `extra` bytes of
+/// scratch) exceed the memory limit.
+fn check_metric_memory(m: usize, copies: u128, extra: u128) -> Result<()> {
+    let one = bytes_of::<f64>((m as u128).saturating_mul(m as u128 + 8));
+    check_bytes(
+        "kernel metrics (f64 copies of the kernel)",
+        one.saturating_mul(copies).saturating_add(extra),
+    )
+}
+
+/// `tr(K)/m` in `f64` (no checks), summed scaled by [`safe_scale`] of the largest diagonal
+/// entry, so that a diagonal near `f64::MAX` does not overflow the sum (unscaled, bit for bit,
+/// inside the safe band).
 pub(crate) fn mean_diag<T: Float>(k: MatRef<'_, T>) -> f64 {
     let m = k.nrows();
-    (0..m).map(|i| k[(i, i)].to_f64()).sum::<f64>() / m as f64
+    let max = (0..m).fold(0.0f64, |acc, i| acc.max(k[(i, i)].to_f64().abs()));
+    let s = safe_scale(max);
+    (0..m).map(|i| k[(i, i)].to_f64() * s).sum::<f64>() / m as f64 / s
 }
 
 /// `(1/m) log det(K + shift·I)` through `ws` (factor left in `ws`).
@@ -168,13 +233,14 @@ pub(crate) fn positive_tau<T: Float>(k: MatRef<'_, T>, jitter: f64) -> Result<f6
 /// Mean squared gradient norm `tr(K)/m`.
 pub fn trace<T: Float>(k: MatRef<'_, T>) -> Result<f64> {
     check_kernel(k)?;
-    Ok(mean_diag(k))
+    finite_scalar("trace", mean_diag(k))
 }
 
 /// `(1/m) log det(K + ε τ I)` by Cholesky.
 pub fn logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> {
     check_kernel(k)?;
     check_jitter(jitter)?;
+    check_metric_memory(k.nrows(), 1, 0)?;
     let tau = positive_tau(k, jitter)?;
     shifted_logdet(&mut SpdWorkspace::default(), k, jitter * tau, jitter, par)
 }
@@ -182,17 +248,26 @@ pub fn logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> 
 /// `(1/m) log det(K + ε τ I) − log τ`.
 pub fn normalized_logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> {
     let value = logdet(k, jitter, par)?;
-    Ok(value - mean_diag(k).ln())
+    finite_scalar("normalised log-determinant", value - mean_diag(k).ln())
 }
 
 /// The cosine kernel `K̂_ij = K_ij / √(K_ii K_jj)` (`f64`); needs a positive diagonal.
 pub fn cosine_kernel<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
     check_kernel(k)?;
+    check_metric_memory(k.nrows(), 1, 0)?;
+    cosine_of_checked(k)
+}
+
+/// [`cosine_kernel`] of a kernel already checked. Entries of a kernel far from positive
+/// semi-definite (`|K_ij| ≫ √(K_ii K_jj)`) can overflow: [`Error::NonFinite`].
+fn cosine_of_checked<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
     let mut s = Vec::new();
     inv_sqrt_diag(k, &mut s)?;
-    Ok(Mat::from_fn(k.nrows(), k.nrows(), |i, j| {
+    let c = Mat::from_fn(k.nrows(), k.nrows(), |i, j| {
         k[(i, j)].to_f64() * s[i] * s[j]
-    }))
+    });
+    crate::error::check_finite_mat("cosine kernel", c.as_ref())?;
+    Ok(c)
 }
 
 /// Writes `1/√K_ii` into `out`, or names the first non-positive diagonal entry.
@@ -215,7 +290,7 @@ pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>, out: &mut Vec<f64>) -> R
 /// Mean off-diagonal entry of the cosine kernel (`1` when `m = 1`).
 pub fn cosine_mean<T: Float>(k: MatRef<'_, T>) -> Result<f64> {
     let c = cosine_kernel(k)?;
-    Ok(mean_off_diagonal(c.as_ref()))
+    finite_scalar("cosine mean", mean_off_diagonal(c.as_ref()))
 }
 
 fn mean_off_diagonal(c: MatRef<'_, f64>) -> f64 {
@@ -237,7 +312,9 @@ fn mean_off_diagonal(c: MatRef<'_, f64>) -> f64 {
 /// `(1/m) log det(K̂ + ε I)`.
 pub fn cosine_logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> {
     check_jitter(jitter)?;
-    let c = cosine_kernel(k)?;
+    check_kernel(k)?;
+    check_metric_memory(k.nrows(), 2, 0)?;
+    let c = cosine_of_checked(k)?;
     shifted_logdet(
         &mut SpdWorkspace::default(),
         c.as_ref(),
@@ -252,21 +329,30 @@ pub fn cosine_logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Resul
 /// faer's parallel symmetric eigensolver splits its work differently for different thread
 /// counts, so the decomposition itself always runs sequentially: the spectrum is then identical
 /// bit for bit whatever the caller's `par`, which is accepted for uniformity.
+///
+/// A kernel whose entries lie outside `[2⁻²⁵⁶, 2²⁵⁶]` in magnitude is decomposed scaled by a
+/// power of four and its eigenvalues unscaled; eigenvalues that overflow even so (they can
+/// exceed the largest entry `m`-fold) are [`Error::NonFinite`].
 pub fn eigenvalues<T: Float>(k: MatRef<'_, T>, par: Par) -> Result<Vec<f64>> {
+    check_kernel(k)?;
+    eigenvalues_of_checked(k, par)
+}
+
+/// [`eigenvalues`] of a kernel already checked.
+fn eigenvalues_of_checked<T: Float>(k: MatRef<'_, T>, par: Par) -> Result<Vec<f64>> {
     let _ = par;
     let par = Par::Seq;
-    check_kernel(k)?;
     let m = k.nrows();
-    let a = Mat::from_fn(m, m, |i, j| {
-        if i >= j {
-            k[(i, j)].to_f64()
-        } else {
-            k[(j, i)].to_f64()
-        }
-    });
-    let mut s = Diag::<f64>::zeros(m);
     let req =
         evd::self_adjoint_evd_scratch::<f64>(m, ComputeEigenvectors::No, par, Default::default());
+    check_metric_memory(m, 1, req.size_bytes() as u128)?;
+    let lower = |i: usize, j: usize| k[(i.max(j), i.min(j))].to_f64();
+    let max = (0..m).fold(0.0f64, |acc, j| {
+        (j..m).fold(acc, |acc, i| acc.max(lower(i, j).abs()))
+    });
+    let scale = safe_scale(max);
+    let a = Mat::from_fn(m, m, |i, j| lower(i, j) * scale);
+    let mut s = Diag::<f64>::zeros(m);
     let mut mem = MemBuffer::new(req);
     evd::self_adjoint_evd(
         a.as_ref(),
@@ -277,8 +363,10 @@ pub fn eigenvalues<T: Float>(k: MatRef<'_, T>, par: Par) -> Result<Vec<f64>> {
         Default::default(),
     )
     .map_err(|_| Error::EigenFailure { order: m })?;
-    let mut eig: Vec<f64> = (0..m).map(|i| s[i]).collect();
+    let mut eig: Vec<f64> = (0..m).map(|i| s[i] / scale).collect();
+    // Sorted first, so that the error's index is one of the documented order.
     eig.sort_by(f64::total_cmp);
+    check_finite("eigenvalues", &eig)?;
     Ok(eig)
 }
 
@@ -295,7 +383,10 @@ pub fn effective_rank(eigenvalues: &[f64]) -> Result<f64> {
             index,
         });
     }
-    let total: f64 = eigenvalues.iter().map(|&l| l.max(0.0)).sum();
+    // Scaled like the trace, so that the sum of eigenvalues near f64::MAX does not overflow
+    // (the p_k are unchanged: both sides of each ratio carry the same exact power of two).
+    let s = safe_scale(eigenvalues.iter().fold(0.0f64, |acc, &l| acc.max(l)));
+    let total: f64 = eigenvalues.iter().map(|&l| l.max(0.0) * s).sum();
     if total <= 0.0 {
         return Err(Error::NotPositiveDefinite {
             order: eigenvalues.len(),
@@ -305,14 +396,16 @@ pub fn effective_rank(eigenvalues: &[f64]) -> Result<f64> {
     }
     let entropy: f64 = eigenvalues
         .iter()
-        .map(|&l| l.max(0.0) / total)
+        .map(|&l| l.max(0.0) * s / total)
         .filter(|&p| p > 0.0)
         .map(|p| -p * p.ln())
         .sum();
-    Ok(entropy.exp())
+    finite_scalar("effective rank", entropy.exp())
 }
 
 /// Condition number `λ_max(K_ε)/λ_min(K_ε)` of the jittered kernel.
+///
+/// A ratio that overflows (a tiny `ε` on a kernel with a huge spread) is [`Error::NonFinite`].
 pub fn condition_number<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> {
     check_jitter(jitter)?;
     let eig = eigenvalues(k, par)?;
@@ -329,7 +422,7 @@ fn jittered_condition(eig: &[f64], shift: f64, order: usize, jitter: f64) -> Res
             jitter,
         });
     }
-    Ok((eig[eig.len() - 1] + shift) / lo)
+    finite_scalar("condition number", (eig[eig.len() - 1] + shift) / lo)
 }
 
 /// All metrics of `k` in one call (one Cholesky per log-determinant, one eigen-decomposition if
@@ -339,13 +432,14 @@ pub fn metrics<T: Float>(k: MatRef<'_, T>, config: &MetricsConfig, par: Par) -> 
     check_kernel(k)?;
     let eps = config.jitter;
     let m = k.nrows();
+    check_metric_memory(m, if config.spectrum { 3 } else { 2 }, 0)?;
     let tau = positive_tau(k, eps)?;
     let mut ws = SpdWorkspace::default();
     let logdet = shifted_logdet(&mut ws, k, eps * tau, eps, par)?;
-    let cos = cosine_kernel(k)?;
+    let cos = cosine_of_checked(k)?;
     let cosine_logdet = shifted_logdet(&mut ws, cos.as_ref(), eps, eps, par)?;
     let spectrum = if config.spectrum {
-        let eigenvalues = eigenvalues(k, par)?;
+        let eigenvalues = eigenvalues_of_checked(k, par)?;
         Some(Spectrum {
             effective_rank: effective_rank(&eigenvalues)?,
             condition_number: jittered_condition(&eigenvalues, eps * tau, m, eps)?,
@@ -356,10 +450,10 @@ pub fn metrics<T: Float>(k: MatRef<'_, T>, config: &MetricsConfig, par: Par) -> 
     };
     Ok(Metrics {
         order: m,
-        trace: tau,
+        trace: finite_scalar("trace", tau)?,
         logdet,
-        normalized_logdet: logdet - tau.ln(),
-        cosine_mean: mean_off_diagonal(cos.as_ref()),
+        normalized_logdet: finite_scalar("normalised log-determinant", logdet - tau.ln())?,
+        cosine_mean: finite_scalar("cosine mean", mean_off_diagonal(cos.as_ref()))?,
         cosine_logdet,
         spectrum,
     })

@@ -20,9 +20,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::Rng;
 
-use crate::error::check_finite;
+use crate::error::{NonFiniteFlag, check_finite, check_finite_mat};
+use crate::limits::Request;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
-use crate::{Architecture, Error, Float, Init, Result};
+use crate::{Activation, Architecture, Error, Float, Init, Result};
 
 /// A row-major view of `buf` as a `rows × cols` matrix.
 #[inline]
@@ -53,7 +54,11 @@ pub struct Mlp<T: Float> {
 
 impl<T: Float> Mlp<T> {
     /// Draws fresh parameters with `init` from `rng` (biases zero).
+    ///
+    /// A parameter vector larger than the memory limit is [`Error::TooLarge`] (see
+    /// [`crate::limits`]), refused before anything is allocated.
     pub fn init<R: Rng + ?Sized>(arch: Architecture, init: Init, rng: &mut R) -> Result<Self> {
+        Request::Parameters.check::<T>(&arch)?;
         let mut params = vec![T::zero(); arch.n_params()];
         init.fill(&arch, &mut params, rng);
         Ok(Self { arch, params })
@@ -140,20 +145,18 @@ impl<T: Float> Mlp<T> {
                 found: (x.nrows(), x.ncols()),
             });
         }
-        for i in 0..x.nrows() {
-            for j in 0..x.ncols() {
-                if !x[(i, j)].is_finite_value() {
-                    return Err(Error::NonFinite {
-                        what: "inputs",
-                        index: i * x.ncols() + j,
-                    });
-                }
-            }
-        }
+        check_finite_mat("inputs", x)?;
         check_finite("parameters", &self.params)
     }
 
     /// Outputs `f(X)` (`N × C` logits) for a batch `X` (`N × d`).
+    ///
+    /// Finite inputs and parameters can still overflow: a hidden activation or an output that is
+    /// not finite is [`Error::NonFinite`] (`what` = `"hidden activations"` or `"outputs"`,
+    /// `index` flat within that layer's `N × n_l` block). A pre-activation that overflows into a
+    /// saturating activation (`tanh(∞) = 1`) is not an error: what the pass returns is the exact
+    /// limit. (The cached `σ'`, `σ''` are not results: a non-finite one propagates into every
+    /// derivative that reads it, and those are checked where they are returned.)
     pub fn forward(&self, x: MatRef<'_, T>, par: Par) -> Result<Mat<T>> {
         let cache = self.forward_cached(x, par)?;
         Ok(cache.output().to_owned())
@@ -170,10 +173,18 @@ impl<T: Float> Mlp<T> {
 /// What a forward pass leaves for the derivatives: per layer, activations `a^{l}`,
 /// pre-activations `z^l`, and `σ'(z^l)`, `σ''(z^l)` of the hidden layers; all row-major, one
 /// sample per row. Reused across calls without reallocating once large enough.
+///
+/// The cache records the architecture it was computed for, widths *and* activations, and every
+/// derivative refuses a cache of another architecture ([`Error::InvalidArchitecture`]). It does
+/// not record the parameters: a cache must be recomputed after the parameters change. A
+/// `ForwardCache::default()`, or one whose last [`compute`](Self::compute) failed, holds no
+/// samples and is refused as [`Error::EmptyBatch`].
 #[derive(Debug, Clone, Default)]
 pub struct ForwardCache<T: Float> {
     pub(crate) n: usize,
     pub(crate) widths: Vec<usize>,
+    /// The hidden activations of the architecture the cache was computed for.
+    pub(crate) activation_fns: Vec<Activation>,
     /// `a^0 … a^{L−1}`; `a^0` is a row-major copy of the inputs.
     pub(crate) acts: Vec<Vec<T>>,
     /// `z^1 … z^L`; `z^L` is the output.
@@ -200,14 +211,19 @@ impl<T: Float> ForwardCache<T> {
         scales: Option<&[Vec<T>]>,
         par: Par,
     ) -> Result<()> {
+        // Until the pass has succeeded the cache holds no samples, so a failed pass is never
+        // consumed as a valid one.
+        self.n = 0;
         mlp.check_inputs(x)?;
         let arch = mlp.arch();
         let n = x.nrows();
+        Request::ForwardPass { n }.check::<T>(arch)?;
         let widths = arch.widths();
         let n_layers = arch.n_layers();
-        self.n = n;
         self.widths.clear();
         self.widths.extend_from_slice(widths);
+        self.activation_fns.clear();
+        self.activation_fns.extend_from_slice(arch.activations());
         self.acts.resize_with(n_layers, Vec::new);
         self.pre.resize_with(n_layers, Vec::new);
         self.d1.resize_with(n_layers - 1, Vec::new);
@@ -243,6 +259,7 @@ impl<T: Float> ForwardCache<T> {
                 let len = n * n_out;
                 let (a, d1, d2) = (&mut self.acts[l + 1], &mut self.d1[l], &mut self.d2[l]);
                 let chunk = BLOCK_ROWS * n_out;
+                let overflow = NonFiniteFlag::new();
                 for_each_chunk3(
                     par,
                     [&mut a[..len], &mut d1[..len], &mut d2[..len]],
@@ -251,14 +268,19 @@ impl<T: Float> ForwardCache<T> {
                         act.eval_slice(&z[b * chunk..b * chunk + a.len()], a, d1, d2);
                         if let Some(scales) = scales {
                             let s = &scales[l][b * chunk..b * chunk + a.len()];
-                            for buf in [a, d1, d2] {
+                            for buf in [&mut *a, d1, d2] {
                                 crate::simd::mul_assign(buf, s);
                             }
                         }
+                        // Checked while the chunk is in cache (the error path rescans).
+                        overflow.note(a);
                     },
                 );
+                overflow.check("hidden activations", &a[..len])?;
             }
         }
+        check_finite("outputs", &self.pre[n_layers - 1][..n * widths[n_layers]])?;
+        self.n = n;
         Ok(())
     }
 
@@ -267,14 +289,37 @@ impl<T: Float> ForwardCache<T> {
         self.n
     }
 
-    /// The outputs `f(X) = z^L` (`N × C`).
+    /// Number of layers `L` of the architecture of the last successful pass (0 for an empty
+    /// cache).
+    pub fn n_layers(&self) -> usize {
+        if self.n == 0 {
+            0
+        } else {
+            self.widths.len() - 1
+        }
+    }
+
+    /// The outputs `f(X) = z^L` (`N × C`); `0 × 0` for an empty cache (never computed, or whose
+    /// last pass failed).
     pub fn output(&self) -> MatRef<'_, T> {
-        let c = *self.widths.last().expect("cache filled");
-        rm(self.pre.last().expect("cache filled"), self.n, c)
+        match (self.n_layers(), self.pre.last()) {
+            (1.., Some(z)) => rm(z, self.n, self.widths[self.widths.len() - 1]),
+            _ => MatRef::from_row_major_slice(&[], 0, 0),
+        }
     }
 
     /// Activations `a^l` entering layer `l + 1` (`l = 0` gives the inputs), `N × n_l`.
+    ///
+    /// # Panics
+    /// If `l >= n_layers()` (always for an empty cache): the index is the caller's, who can ask
+    /// [`n_layers`](Self::n_layers) first.
+    #[track_caller]
     pub fn activations(&self, l: usize) -> MatRef<'_, T> {
+        assert!(
+            l < self.n_layers(),
+            "activation index {l} out of range: the cache holds {} layers",
+            self.n_layers()
+        );
         rm(&self.acts[l], self.n, self.widths[l])
     }
 }

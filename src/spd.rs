@@ -4,11 +4,18 @@
 //! Kernels of either precision are factorised in `f64`: the log-determinant is a sum of `m`
 //! logarithms of pivots and the inverse feeds every penalty gradient, and both lose too much in
 //! `f32` once `m` reaches the hundreds (see `docs/design.md`).
+//!
+//! A kernel whose diagonal lies outside `[2⁻²⁵⁶, 2²⁵⁶]` is factorised scaled by a power of four
+//! `s` ([`crate::float::safe_scale`]), exactly: `L(sK) = √s · L(K)`, so the log-determinant is
+//! that of `sK` minus `m ln s` and the inverse that of `sK` times `s`. A valid SPD kernel near
+//! `f64::MAX` (or below `2⁻²⁵⁶`) thus factorises; inside the band nothing is scaled and the
+//! results are the unscaled ones bit for bit.
 
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt;
 use faer::{MatMut, MatRef, Par};
 
+use crate::float::safe_scale;
 use crate::mlp::ensure_len;
 use crate::parallel::for_each_chunk;
 use crate::symmetric::{Triangle, mirror_strided};
@@ -22,6 +29,8 @@ pub(crate) struct SpdWorkspace {
     /// The inverse (both triangles once [`SpdWorkspace::inverse`] ran).
     inverse: AlignedColumns,
     scratch: Scratch,
+    /// The power of four the loaded matrix was multiplied by (1 unless it was out of range).
+    scale: f64,
 }
 
 /// Column-major `m × m` storage whose columns start on 64-byte boundaries: faer's Cholesky and
@@ -87,10 +96,14 @@ const LOAD_ROWS: usize = 64;
 
 impl SpdWorkspace {
     /// Copies the lower triangle of `k` (any precision) into the factor buffer, adding `shift` to
-    /// the diagonal.
+    /// the diagonal; the copy is scaled by [`safe_scale`] of the largest diagonal entry.
     pub fn load<T: Float>(&mut self, k: MatRef<'_, T>, shift: f64, par: Par) {
         let m = k.nrows();
         let ld = AlignedColumns::ld(m);
+        let max_diag = (0..m).fold(0.0f64, |acc, i| acc.max(k[(i, i)].to_f64().abs()));
+        let scale = safe_scale(max_diag.max(shift.abs()));
+        self.scale = scale;
+        let shift = shift * scale;
         // Read row-major, the column-major lower triangle is the upper one: row `j` of the buffer
         // is column `j` of the matrix, filled from row `j` down. Tiles of `LOAD_ROWS × LOAD_ROWS`
         // keep the strided side of the copy in cache.
@@ -100,7 +113,7 @@ impl SpdWorkspace {
             for i0 in (j0..m).step_by(LOAD_ROWS) {
                 for i in i0..(i0 + LOAD_ROWS).min(m) {
                     for j in j0..j1.min(i + 1) {
-                        rows[(j - j0) * ld + i] = k[(i, j)].to_f64();
+                        rows[(j - j0) * ld + i] = k[(i, j)].to_f64() * scale;
                     }
                 }
             }
@@ -111,7 +124,8 @@ impl SpdWorkspace {
     }
 
     /// Cholesky-factorises the loaded `m × m` matrix in place and returns `Σ_k ln L_kk`
-    /// (half the log-determinant). `jitter` is only reported in the error.
+    /// (half the log-determinant) of the unscaled matrix. `jitter` is only reported in the
+    /// error.
     pub fn factor(&mut self, m: usize, jitter: f64, par: Par) -> Result<f64> {
         let stack = self.scratch.stack(m, par);
         llt::factor::cholesky_in_place(
@@ -129,7 +143,9 @@ impl SpdWorkspace {
             },
         })?;
         let l = self.factor.view(m);
-        let half_logdet: f64 = (0..m).map(|k| l[(k, k)].ln()).sum();
+        // ln det(K) = ln det(sK) − m ln s; nothing is subtracted when s = 1.
+        let half_logdet: f64 =
+            (0..m).map(|k| l[(k, k)].ln()).sum::<f64>() - 0.5 * m as f64 * self.scale.ln();
         if half_logdet.is_finite() {
             Ok(half_logdet)
         } else {
@@ -149,6 +165,13 @@ impl SpdWorkspace {
         // faer fills the lower triangle: the upper one of the row-major reading.
         let ld = AlignedColumns::ld(m);
         mirror_strided(self.inverse.slice_mut(m), m, ld, Triangle::Upper, par);
+        if self.scale != 1.0 {
+            // (K)⁻¹ = s (sK)⁻¹, exactly.
+            let scale = self.scale;
+            for_each_chunk(par, self.inverse.slice_mut(m), LOAD_ROWS * ld, |_, rows| {
+                rows.iter_mut().for_each(|v| *v *= scale);
+            });
+        }
         self.inverse.view(m)
     }
 }

@@ -116,13 +116,16 @@ fn kernel_errors_and_messages() {
 }
 
 #[test]
-fn eigen_failure_on_near_overflowing_kernel() {
-    // Finite entries near f64::MAX overflow inside the eigensolver's scaling: a clear error, not
-    // NaN eigenvalues.
+fn eigenvalues_past_f64_max_are_non_finite() {
+    // Finite entries near f64::MAX are decomposed scaled; eigenvalues 1e308 + 9e307 are not
+    // representable: a clear error, not infinite eigenvalues.
     let k = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { 1e308 } else { -9e307 });
     assert_eq!(
         metrics::eigenvalues(k.as_ref(), Par::Seq).unwrap_err(),
-        Error::EigenFailure { order: 3 }
+        Error::NonFinite {
+            what: "eigenvalues",
+            index: 1
+        }
     );
 }
 

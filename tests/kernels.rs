@@ -193,8 +193,8 @@ fn centred_jacobian(j: &mgs::Jacobian<f64>) -> faer::Mat<f64> {
     let (c, p) = (j.n_outputs(), j.n_params());
     faer::Mat::from_fn(j.n_samples() * c, p, |r, q| {
         let i = r / c;
-        let mean = (0..c).map(|k| j.row(i, k)[q]).sum::<f64>() / c as f64;
-        j.row(i, r % c)[q] - mean
+        let mean = (0..c).map(|k| j.row(i, k).unwrap()[q]).sum::<f64>() / c as f64;
+        j.row(i, r % c).unwrap()[q] - mean
     })
 }
 

@@ -302,7 +302,7 @@ fn gzip_and_file_loading_never_panic() {
                 }
             }
             Err(Error::Format { reason }) => assert!(!reason.is_empty()),
-            Err(Error::TooLarge { limit, .. }) => assert_eq!(*limit, GZIP_LIMIT as u64),
+            Err(Error::TooLarge { limit, .. }) => assert_eq!(*limit, GZIP_LIMIT as u128),
             Err(other) => panic!("unexpected error {other:?} for {bytes:?}"),
         }
         tally.count(&result);

@@ -239,8 +239,9 @@ fn read_bounded(path: &Path, max_bytes: usize) -> Result<Vec<u8>> {
         message: e.to_string(),
     };
     let too_large = || Error::TooLarge {
-        what: "the CSV file",
-        limit: max_bytes as u64,
+        what: format!("the CSV file {}", path.display()),
+        bytes: max_bytes as u128 + 1,
+        limit: max_bytes as u128,
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
     // A regular file's size is known: refuse a large one before reading anything.

@@ -389,21 +389,11 @@ impl Dataset {
     }
 }
 
-/// Checks that `rows × cols` values of `f64` fit in `isize::MAX` bytes (the most a `Vec` can
-/// hold), with checked arithmetic so that nothing overflows or is allocated first.
+/// Checks that `rows × cols` values of `f64` fit in the crate's memory limit
+/// ([`crate::limits`]), in `u128` arithmetic so that nothing overflows or is allocated first.
 fn check_matrix_size(what: &'static str, rows: usize, cols: usize) -> Result<()> {
-    let fits = rows
-        .checked_mul(cols)
-        .and_then(|n| n.checked_mul(size_of::<f64>()))
-        .is_some_and(|bytes| bytes <= isize::MAX as usize);
-    if fits {
-        Ok(())
-    } else {
-        Err(Error::TooLarge {
-            what,
-            limit: isize::MAX as u64,
-        })
-    }
+    let bytes = rows as u128 * cols as u128 * size_of::<f64>() as u128;
+    crate::limits::check_bytes(what, bytes)
 }
 
 /// At least one regression target per sample, a row of them that fits in memory, and whole

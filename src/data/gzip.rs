@@ -183,8 +183,9 @@ fn gunzip_member(member: &[u8], out: &mut Vec<u8>, max_output: usize) -> Result<
         let produced = (inflater.total_out() - before_out) as usize;
         if produced > max_output - out.len() {
             return Err(Error::TooLarge {
-                what: "decompressed gzip data",
-                limit: max_output as u64,
+                what: "decompressed gzip data".into(),
+                bytes: max_output as u128 + 1,
+                limit: max_output as u128,
             });
         }
         crc.update(&chunk[..produced]);

@@ -14,6 +14,7 @@ use crate::{Error, Float, ForwardCache, Mlp, Result};
 /// counts as zero.
 ///
 /// Propagates `ż^l = Ẇ^l a^{l−1} + W^l ȧ^{l−1} + ḃ^l`, `ȧ^l = σ'(z^l) ∘ ż^l` with batched GEMMs.
+/// Output tangents that overflow are [`Error::NonFinite`] (`"output tangent"`).
 pub fn jvp<T: Float>(
     mlp: &Mlp<T>,
     cache: &ForwardCache<T>,
@@ -85,5 +86,7 @@ pub fn jvp<T: Float>(
             have_at = true;
         }
     }
-    Ok(rm(&zt, n, arch.output_dim()).to_owned())
+    let c = arch.output_dim();
+    check_finite("output tangent", &zt[..n * c])?;
+    Ok(rm(&zt, n, c).to_owned())
 }

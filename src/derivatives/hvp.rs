@@ -15,7 +15,8 @@ const HVP_BLOCK: usize = 16;
 /// parameter tangent `v` (length `P`).
 ///
 /// Differentiates the backward pass along `v` (forward-over-reverse): the tangent of the
-/// backpropagated signal picks up `σ''(z) ∘ ż`; see `docs/math.md`.
+/// backpropagated signal picks up `σ''(z) ∘ ż`; see `docs/math.md`. A product that overflows is
+/// [`Error::NonFinite`]; one whose scratch exceeds the memory limit is [`Error::TooLarge`].
 pub fn hvp<T: Float>(
     mlp: &Mlp<T>,
     cache: &ForwardCache<T>,
@@ -34,6 +35,7 @@ pub fn hvp<T: Float>(
     }
     check_finite("parameter tangent", tangent)?;
     let n = cache.n;
+    crate::limits::Request::Hvp { n }.check::<T>(mlp.arch())?;
     let mut u = vec![T::zero(); n * c];
     crate::mlp::rm_mut(&mut u, n, c).copy_from(cotangent);
     let mut out = vec![T::zero(); mlp.n_params()];
@@ -51,6 +53,7 @@ pub fn hvp<T: Float>(
         &mut partials,
         par,
     );
+    check_finite("Hessian-vector product", &out)?;
     Ok(out)
 }
 

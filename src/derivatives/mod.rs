@@ -62,32 +62,34 @@ pub(crate) fn check_batch_matrix<T: Float>(
             found: (m.nrows(), m.ncols()),
         });
     }
-    for i in 0..m.nrows() {
-        for j in 0..m.ncols() {
-            if !m[(i, j)].is_finite_value() {
-                return Err(Error::NonFinite {
-                    what,
-                    index: i * cols + j,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::error::check_finite_mat(what, m)
 }
 
-/// Checks that `cache` holds a forward pass of a model with `mlp`'s widths.
+/// Checks that `cache` holds a forward pass of a model with `mlp`'s architecture: the same
+/// widths and the same hidden activations (a cache of a `relu` network fed to the derivatives of
+/// a `tanh` one would give a wrong gradient).
 pub(crate) fn check_cache<T: Float>(mlp: &Mlp<T>, cache: &ForwardCache<T>) -> Result<()> {
     if cache.n == 0 {
         return Err(Error::EmptyBatch {
             what: "forward cache",
         });
     }
-    if cache.widths != mlp.arch().widths() {
+    let arch = mlp.arch();
+    if cache.widths != arch.widths() {
         return Err(Error::InvalidArchitecture {
             reason: format!(
                 "forward cache was computed for widths {:?}, model has {:?}",
                 cache.widths,
-                mlp.arch().widths()
+                arch.widths()
+            ),
+        });
+    }
+    if cache.activation_fns != arch.activations() {
+        return Err(Error::InvalidArchitecture {
+            reason: format!(
+                "forward cache was computed for activations {:?}, model has {:?}",
+                cache.activation_fns,
+                arch.activations()
             ),
         });
     }

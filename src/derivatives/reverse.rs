@@ -4,6 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::check_batch_matrix;
+use crate::error::{check_finite, check_finite_mat};
 use crate::mlp::{rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
@@ -40,6 +41,9 @@ pub fn vjp<T: Float>(
 
 /// [`vjp`] writing into caller-owned outputs: `grad_params` (length `P`, overwritten) and,
 /// if given, `grad_inputs` (`N × d`, overwritten).
+///
+/// A gradient that overflows is [`Error::NonFinite`] (`"parameter gradient"` or
+/// `"input gradient"`); the outputs then hold what was computed.
 pub fn vjp_into<T: Float>(
     mlp: &Mlp<T>,
     cache: &ForwardCache<T>,
@@ -96,15 +100,20 @@ pub(crate) fn vjp_into_scratch<T: Float>(
             });
         }
     }
+    let mut grad_inputs = grad_inputs;
     backward(
         mlp,
         cache,
         cotangent,
         grad_params,
-        grad_inputs,
+        grad_inputs.as_mut().map(|g| g.as_mut()),
         scratch,
         par,
     );
+    check_finite("parameter gradient", grad_params)?;
+    if let Some(gi) = &grad_inputs {
+        check_finite_mat("input gradient", gi.as_ref())?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef, Par};
 
 use super::check_cache;
+use crate::error::{check_finite, max_abs_finite};
+use crate::limits::Request;
 use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
@@ -92,10 +94,23 @@ pub struct Signals<T: Float> {
     /// `U^h = D^{h+1} W^{h+1}` (before `∘ σ'`) for the hidden layers below the last, kept only by
     /// `compute_seeded` when asked: the penalty's backward pass needs them again.
     pub(crate) products: Vec<Vec<T>>,
+    /// Per hidden layer, an upper bound on `max|D^h|` (see [`Signals::compute`]).
+    pub(crate) bounds: Vec<f64>,
 }
 
 impl<T: Float> Signals<T> {
     /// Computes the signals of all hidden layers from a forward pass.
+    ///
+    /// Signals that overflow are [`Error::NonFinite`](crate::Error::NonFinite) (`"signals"`,
+    /// index flat within the layer's `(N·C) × n_l` block); a request past the memory limit is
+    /// [`Error::TooLarge`](crate::Error::TooLarge).
+    ///
+    /// The check costs far less than a pass over the signals: from the top hidden layer down,
+    /// `B_h = n · B_{h+1} · max|W| · max|σ'(z^h)|` (`n` the inner width of the product, `B = 1`
+    /// above the top) bounds `max|D^h|` from the operands' magnitudes, whose passes are `C` times
+    /// shorter. A layer whose bound is at most a quarter of the largest finite value cannot hold
+    /// an overflow (rounding inflates a sum of `n` products by `1 + n ε` at most); only a layer
+    /// whose bound is larger is scanned, and its true maximum continues the bound.
     pub fn compute(mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<Self> {
         let mut s = Self::default();
         s.compute_into(mlp, cache, par)?;
@@ -122,6 +137,7 @@ impl<T: Float> Signals<T> {
         let arch = mlp.arch();
         let n = cache.n;
         let c = seeds.rows(arch.output_dim());
+        Request::Signals { n }.check::<T>(arch)?;
         let n_hidden = arch.n_layers() - 1;
         let widths = arch.widths();
         self.n = n;
@@ -148,6 +164,9 @@ impl<T: Float> Signals<T> {
             self.products.resize_with(n_hidden, Vec::new);
         }
         let m = n * c;
+        let limit = T::MAX_FINITE / 4.0;
+        let mut bound = 1.0f64;
+        self.bounds.resize(n_hidden, 0.0);
         for h in (0..n_hidden).rev() {
             let w = widths[h + 1];
             ensure_len(&mut self.d[h], m * w);
@@ -197,6 +216,23 @@ impl<T: Float> Signals<T> {
                     }
                 },
             );
+            let fan = if h + 1 == n_hidden {
+                1.0
+            } else {
+                widths[h + 2] as f64
+            };
+            let (w_max, w_finite) = max_abs_finite(&mlp.params()[arch.weight_range(h + 1)]);
+            let (s_max, s_finite) = max_abs_finite(&d1[..n * w]);
+            bound *= fan * w_max * s_max;
+            if !(w_finite && s_finite && bound <= limit) {
+                let (d_max, d_finite) = max_abs_finite(&self.d[h][..m * w]);
+                if !d_finite {
+                    self.n = 0;
+                    return check_finite("signals", &self.d[h][..m * w]);
+                }
+                bound = d_max;
+            }
+            self.bounds[h] = bound;
         }
         Ok(())
     }
@@ -217,13 +253,35 @@ impl<T: Float> Signals<T> {
     }
 
     /// `D^{h+1}` for hidden layer `h` (0-based): `(N·C) × n_{h+1}`, row `i·C + c`.
+    ///
+    /// # Panics
+    /// If `h >= n_hidden()` (always for `Signals::default()`): the index is the caller's, who
+    /// can ask [`n_hidden`](Self::n_hidden) first.
+    #[track_caller]
     pub fn layer(&self, h: usize) -> MatRef<'_, T> {
+        self.check_hidden(h);
         rm(&self.d[h], self.n * self.c, self.widths[h + 1])
     }
 
     /// The same buffer viewed `N × (C·n_{h+1})`: row `i` concatenates `δ_{i,0}, …, δ_{i,C−1}`
     /// (what the traced kernel needs).
+    ///
+    /// # Panics
+    /// If `h >= n_hidden()`.
+    #[track_caller]
     pub fn layer_by_sample(&self, h: usize) -> MatRef<'_, T> {
+        self.check_hidden(h);
         rm(&self.d[h], self.n, self.c * self.widths[h + 1])
+    }
+
+    /// The documented panic of the per-layer accessors.
+    #[inline]
+    #[track_caller]
+    fn check_hidden(&self, h: usize) {
+        assert!(
+            h < self.n_hidden(),
+            "hidden layer index {h} out of range: the signals hold {} hidden layers",
+            self.n_hidden()
+        );
     }
 }

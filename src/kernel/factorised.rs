@@ -48,9 +48,16 @@ pub fn kernel<T: Float>(
     kind: KernelKind,
     par: Par,
 ) -> Result<Mat<T>> {
+    crate::limits::Request::Kernel {
+        n: x.nrows(),
+        kind,
+        route: super::Route::Factorised,
+    }
+    .check::<T>(mlp.arch())?;
     let m = kind.order(x.nrows(), mlp.arch().output_dim());
     let mut k = Mat::zeros(m, m);
     KernelWorkspace::default().kernel_into(mlp, x, kind, k.as_mut(), par)?;
+    crate::error::check_finite_mat("kernel", k.as_ref())?;
     Ok(k)
 }
 
@@ -414,6 +421,13 @@ pub fn cross_kernel<T: Float>(
 ) -> Result<Mat<T>> {
     let c = mlp.arch().output_dim();
     kind.check_outputs(c)?;
+    crate::limits::Request::CrossKernel {
+        n1: x1.nrows(),
+        n2: x2.nrows(),
+        kind,
+        route: super::Route::Factorised,
+    }
+    .check::<T>(mlp.arch())?;
     let c1 = mlp.forward_cached(x1, par)?;
     let c2 = mlp.forward_cached(x2, par)?;
     let (mut s1, mut s2) = (Signals::default(), Signals::default());
@@ -455,5 +469,6 @@ pub fn cross_kernel<T: Float>(
         };
         accumulate_layer(par, &mut k, shape, left, &sa);
     }
+    crate::error::check_finite("cross kernel", &k)?;
     Ok(rm(&k, m1, m2).to_owned())
 }

@@ -66,9 +66,14 @@ impl KernelKind {
         KernelKind::CentredTraced,
     ];
 
-    /// Order of the kernel for `n` samples and `c` outputs: `n·c` (full kinds) or `n` (traced).
+    /// Order of the kernel for `n` samples and `c` outputs: `n·c` (full kinds, saturating at
+    /// `usize::MAX`, which no kernel passes the size check with) or `n` (traced).
     pub fn order(&self, n: usize, c: usize) -> usize {
-        if self.is_traced() { n } else { n * c }
+        if self.is_traced() {
+            n
+        } else {
+            n.saturating_mul(c)
+        }
     }
 
     /// Lower-case name (`"full"`, `"traced"`, `"centred_full"`, `"centred_traced"`).
@@ -136,8 +141,16 @@ pub fn mgs_kernel<T: Float>(
 ) -> Result<Mat<T>> {
     match route {
         Route::Explicit => {
+            crate::limits::Request::Kernel {
+                n: x.nrows(),
+                kind,
+                route,
+            }
+            .check::<T>(mlp.arch())?;
             let j = crate::Jacobian::reverse(mlp, x, par)?;
-            explicit::kernel(&j, kind, par)
+            let k = explicit::kernel(&j, kind, par)?;
+            crate::error::check_finite_mat("kernel", k.as_ref())?;
+            Ok(k)
         }
         Route::Factorised => factorised::kernel(mlp, x, kind, par),
     }
@@ -155,9 +168,19 @@ pub fn mgs_cross_kernel<T: Float>(
 ) -> Result<Mat<T>> {
     match route {
         Route::Explicit => {
+            let (n1, n2) = (x1.nrows(), x2.nrows());
+            crate::limits::Request::CrossKernel {
+                n1,
+                n2,
+                kind,
+                route,
+            }
+            .check::<T>(mlp.arch())?;
             let j1 = crate::Jacobian::reverse(mlp, x1, par)?;
             let j2 = crate::Jacobian::reverse(mlp, x2, par)?;
-            explicit::cross_kernel(&j1, &j2, kind, par)
+            let k = explicit::cross_kernel(&j1, &j2, kind, par)?;
+            crate::error::check_finite_mat("cross kernel", k.as_ref())?;
+            Ok(k)
         }
         Route::Factorised => factorised::cross_kernel(mlp, x1, x2, kind, par),
     }

@@ -132,20 +132,7 @@ impl TrainConfig {
             });
         }
         self.optimizer.check()?;
-        self.schedule.check(self.optimizer.lr())?;
-        // The schedule is monotone in the epoch, so its last epoch bounds every rate.
-        let last_lr = self.schedule.lr(
-            self.optimizer.lr(),
-            self.epochs.saturating_sub(1),
-            self.epochs,
-        );
-        if !last_lr.is_finite() {
-            return Err(Error::InvalidHyperparameter {
-                name: "schedule",
-                value: last_lr,
-                reason: "the learning rate of the last epoch overflows",
-            });
-        }
+        self.schedule.check_run(self.optimizer.lr(), self.epochs)?;
         self.loss.check()?;
         check_dropout_rate(self.dropout)?;
         if !(self.input_noise_std.is_finite() && self.input_noise_std >= 0.0) {

@@ -93,6 +93,7 @@ impl<T: Float> DropoutPass<T> {
         mlp.check_inputs(x)?;
         let arch = mlp.arch();
         let n = x.nrows();
+        crate::limits::Request::DropoutPass { n }.check::<T>(arch)?;
         let widths = arch.widths();
         let n_layers = arch.n_layers();
 
@@ -132,7 +133,8 @@ impl<T: Float> DropoutPass<T> {
         &self.cache
     }
 
-    /// The outputs `f(X)` of the masked network (`N × C`).
+    /// The outputs `f(X)` of the masked network (`N × C`); `0 × 0` for a pass never computed
+    /// (`DropoutPass::default()`) or whose last computation failed.
     pub fn output(&self) -> MatRef<'_, T> {
         self.cache.output()
     }
@@ -140,6 +142,9 @@ impl<T: Float> DropoutPass<T> {
     /// The scale factors `s ∈ {0, 1/(1−p)}` of hidden layer `hidden` (0-based, `N × n_{hidden+1}`),
     /// or `None` if there is no such hidden layer.
     pub fn mask(&self, hidden: usize) -> Option<MatRef<'_, T>> {
+        if self.cache.n_samples() == 0 {
+            return None;
+        }
         let width = *self.cache.widths.get(hidden + 1)?;
         let mask = self.masks.get(hidden)?;
         Some(rm(mask, self.cache.n, width))

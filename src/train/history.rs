@@ -254,11 +254,12 @@ impl History {
         out.push_str(",wall_time_s\n");
         for e in &self.epochs {
             let _ = write!(out, "{}", e.epoch);
-            let mut cells = vec![
-                Some(e.lr),
-                Some(e.train_loss),
-                Some(f64::from(u8::from(e.new_best))),
-            ];
+            for c in [e.lr, e.train_loss] {
+                out.push(',');
+                num(&mut out, Some(c));
+            }
+            let _ = write!(out, ",{}", u8::from(e.new_best));
+            let mut cells = Vec::new();
             for ev in [Some(e.train), e.val, e.test] {
                 cells.push(ev.map(|v| v.loss));
                 cells.push(ev.and_then(|v| v.cross_entropy));
@@ -301,13 +302,11 @@ impl History {
         write_atomic(path.as_ref(), self.to_json()?.as_bytes())
     }
 
-    /// Reads a history written by [`write_json`](Self::write_json).
+    /// Reads a history written by [`write_json`](Self::write_json) (at most
+    /// [`CHECKPOINT_MAX_BYTES`](super::CHECKPOINT_MAX_BYTES); a larger file is an error).
     pub fn read_json(path: impl AsRef<Path>) -> Result<History> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = super::io::read_to_string_limited(path, super::CHECKPOINT_MAX_BYTES)?;
         History::from_json(&text).map_err(|e| match e {
             Error::Format { reason } => Error::Format {
                 reason: format!("{}: {reason}", path.display()),

@@ -36,6 +36,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::json;
+use crate::error::check_finite;
 use crate::{Error, Float, Result};
 
 fn hyper(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
@@ -252,8 +253,8 @@ impl Optimizer {
         }
     }
 
-    /// Lengths of the first and second moment buffers for `n_params` parameters.
-    fn moment_lengths(&self, n_params: usize) -> (usize, usize) {
+    /// Lengths of the first and second moment buffers of a state for `n_params` parameters.
+    fn moment_lens(&self, n_params: usize) -> (usize, usize) {
         match self {
             Optimizer::Sgd(o) if o.momentum == 0.0 => (0, 0),
             Optimizer::Sgd(_) => (n_params, 0),
@@ -263,7 +264,7 @@ impl Optimizer {
 
     /// A fresh state (step 0, zero buffers) for `n_params` parameters.
     pub fn init_state<T: Float>(&self, n_params: usize) -> OptimizerState<T> {
-        let (first, second) = self.moment_lengths(n_params);
+        let (first, second) = self.moment_lens(n_params);
         OptimizerState {
             kind: self.kind(),
             step: 0,
@@ -272,7 +273,9 @@ impl Optimizer {
         }
     }
 
-    /// Checks that `state` belongs to this optimiser and to `n_params` parameters.
+    /// Checks that `state` belongs to this optimiser and to `n_params` parameters (kind and
+    /// buffer lengths; `O(1)`, allocates nothing). [`validate_state`](Self::validate_state) also
+    /// checks the contents.
     pub fn check_state<T: Float>(&self, state: &OptimizerState<T>, n_params: usize) -> Result<()> {
         if state.kind != self.kind() {
             return Err(Error::Format {
@@ -283,7 +286,7 @@ impl Optimizer {
                 ),
             });
         }
-        let (first, second) = self.moment_lengths(n_params);
+        let (first, second) = self.moment_lens(n_params);
         for (what, have, want) in [
             ("optimiser first moment", state.first_moment.len(), first),
             ("optimiser second moment", state.second_moment.len(), second),
@@ -299,10 +302,62 @@ impl Optimizer {
         Ok(())
     }
 
+    /// Checks a state from outside (a checkpoint) in full: [`check_state`](Self::check_state),
+    /// then that it can advance (`step < u64::MAX`), that its moments are finite, that Adam's
+    /// second moment (a running mean of squares) has no negative entry, and that a state that took
+    /// no step (`step = 0`) has zero moments. `O(P)`.
+    ///
+    /// ```
+    /// use mgs::Error;
+    /// use mgs::train::{Adam, Optimizer};
+    /// let opt = Optimizer::Adam(Adam::default());
+    /// let mut state = opt.init_state::<f64>(3);
+    /// opt.validate_state(&state, 3)?;
+    /// state.step = 1;
+    /// state.second_moment[1] = -1.0;
+    /// assert!(matches!(opt.validate_state(&state, 3), Err(Error::InvalidState { .. })));
+    /// # Ok::<(), mgs::Error>(())
+    /// ```
+    pub fn validate_state<T: Float>(
+        &self,
+        state: &OptimizerState<T>,
+        n_params: usize,
+    ) -> Result<()> {
+        self.check_state(state, n_params)?;
+        if state.step == u64::MAX {
+            return Err(exhausted_counter());
+        }
+        check_finite("optimiser first moment", &state.first_moment)?;
+        check_finite("optimiser second moment", &state.second_moment)?;
+        if let Some(i) = state.second_moment.iter().position(|&v| v < T::zero()) {
+            return Err(Error::InvalidState {
+                what: "optimiser second moment",
+                reason: format!(
+                    "entry {i} is negative ({}), but it is a running mean of squares",
+                    state.second_moment[i]
+                ),
+            });
+        }
+        let zero = |v: &[T]| v.iter().all(|&x| x == T::zero());
+        if state.step == 0 && !(zero(&state.first_moment) && zero(&state.second_moment)) {
+            return Err(Error::InvalidState {
+                what: "optimiser state",
+                reason: "no step was taken (step 0) but the moments are not zero".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// One step with learning rate `lr`: updates `params` from `grad` and advances `state`.
     ///
-    /// Non-finite gradients are not rejected here (they propagate into the parameters); the
-    /// trainer checks gradients and parameters around every step.
+    /// Refused before anything changes: a learning rate that is not finite and `≥ 0`, a
+    /// gradient of the wrong length or with a NaN or an infinity ([`Error::NonFinite`]
+    /// `"gradient"`), a state of another optimiser or size, and a step counter at `u64::MAX`
+    /// ([`Error::InvalidState`]). An update that overflows from finite values (a huge gradient
+    /// or learning rate) is [`Error::NonFinite`] (`"parameters after the step"`, or the moment
+    /// that overflowed), found in the same pass as the update: `params` and `state` then hold
+    /// the overflowed step, so a caller that wants to go on restores them from its own copy (as
+    /// the trainer does).
     pub fn step<T: Float>(
         &self,
         state: &mut OptimizerState<T>,
@@ -324,31 +379,51 @@ impl Optimizer {
             });
         }
         self.check_state(state, params.len())?;
-        state.step += 1;
+        check_finite("gradient", grad)?;
+        state.step = state.step.checked_add(1).ok_or_else(exhausted_counter)?;
         let eta = T::from_f64(lr);
-        match self {
+        let finite = match self {
             Optimizer::Sgd(o) => {
                 decay(params, lr, o.weight_decay);
                 if o.momentum == 0.0 {
-                    for (p, &g) in params.iter_mut().zip(grad) {
+                    params.iter_mut().zip(grad).fold(true, |ok, (p, &g)| {
                         *p -= eta * g;
-                    }
+                        ok & p.is_finite_value()
+                    })
                 } else {
                     let mu = T::from_f64(o.momentum);
-                    for ((p, &g), b) in params.iter_mut().zip(grad).zip(&mut state.first_moment) {
+                    let moments = params.iter_mut().zip(grad).zip(&mut state.first_moment);
+                    moments.fold(true, |ok, ((p, &g), b)| {
                         *b = mu * *b + g;
                         let d = if o.nesterov { g + mu * *b } else { *b };
                         *p -= eta * d;
-                    }
+                        ok & p.is_finite_value() & b.is_finite_value()
+                    })
                 }
             }
             Optimizer::Adam(o) => adam_step(o, state, params, grad, lr),
             Optimizer::AdamW(o) => {
                 decay(params, lr, o.weight_decay);
-                adam_step(&o.adam, state, params, grad, lr);
+                adam_step(&o.adam, state, params, grad, lr)
             }
+        };
+        if finite {
+            return Ok(());
         }
-        Ok(())
+        check_finite("parameters after the step", params)?;
+        check_finite("optimiser first moment", &state.first_moment)?;
+        check_finite("optimiser second moment", &state.second_moment)
+    }
+}
+
+/// The error of a step counter that cannot advance.
+fn exhausted_counter() -> Error {
+    Error::InvalidState {
+        what: "optimiser step counter",
+        reason: format!(
+            "it is at its maximum {}: no further step can be counted",
+            u64::MAX
+        ),
     }
 }
 
@@ -362,14 +437,15 @@ fn decay<T: Float>(params: &mut [T], lr: f64, weight_decay: f64) {
     }
 }
 
-/// The Adam update with `state.step` already advanced.
+/// The Adam update with `state.step` already advanced; false if a parameter or moment it wrote
+/// is not finite.
 fn adam_step<T: Float>(
     o: &Adam,
     state: &mut OptimizerState<T>,
     params: &mut [T],
     grad: &[T],
     lr: f64,
-) {
+) -> bool {
     let t = state.step as f64;
     let step_size = T::from_f64(lr / (1.0 - o.beta1.powf(t)));
     let bc2_sqrt = T::from_f64((1.0 - o.beta2.powf(t)).sqrt());
@@ -377,12 +453,18 @@ fn adam_step<T: Float>(
     let (c1, c2) = (T::from_f64(1.0 - o.beta1), T::from_f64(1.0 - o.beta2));
     let eps = T::from_f64(o.eps);
     let moments = state.first_moment.iter_mut().zip(&mut state.second_moment);
-    for ((p, &g), (m, v)) in params.iter_mut().zip(grad).zip(moments) {
-        *m = b1 * *m + c1 * g;
-        *v = b2 * *v + c2 * g * g;
-        let denom = v.sqrt() / bc2_sqrt + eps;
-        *p -= step_size * (*m / denom);
-    }
+    params
+        .iter_mut()
+        .zip(grad)
+        .zip(moments)
+        .fold(true, |ok, ((p, &g), (m, v))| {
+            *m = b1 * *m + c1 * g;
+            *v = b2 * *v + c2 * g * g;
+            let denom = v.sqrt() / bc2_sqrt + eps;
+            *p -= step_size * (*m / denom);
+            // m is a convex combination of finite gradients: it cannot overflow.
+            ok & p.is_finite_value() & v.is_finite_value()
+        })
 }
 
 /// A per-epoch learning-rate schedule, applied to the optimiser's base rate `η₀`.
@@ -428,6 +510,31 @@ impl Schedule {
                 "must be finite with 0 <= min_lr <= the base learning rate",
             ),
         }
+    }
+
+    /// [`check`](Self::check), and that every epoch of a run of `total_epochs` epochs gets a
+    /// finite, positive learning rate: a step schedule's `η₀ γ^⌊e/every⌋` is monotone in `e`, so
+    /// its last epoch is the one that can overflow (`γ > 1`) or underflow to 0 (`γ < 1`). Meant
+    /// to be called once, when a run is configured.
+    ///
+    /// ```
+    /// use mgs::train::Schedule;
+    /// let s = Schedule::Step { gamma: 10.0, every: 1 };
+    /// assert!(s.check_run(0.1, 100).is_ok());
+    /// assert!(s.check_run(0.1, 400).is_err()); // 0.1 · 10³⁹⁹ overflows
+    /// ```
+    pub fn check_run(&self, base_lr: f64, total_epochs: usize) -> Result<()> {
+        self.check(base_lr)?;
+        if let Schedule::Step { gamma, .. } = *self {
+            let last = self.lr(base_lr, total_epochs.saturating_sub(1), total_epochs);
+            hyper(
+                "schedule.gamma",
+                gamma,
+                last.is_finite() && last > 0.0,
+                "gives the last epoch a learning rate that is not finite and > 0",
+            )?;
+        }
+        Ok(())
     }
 
     /// The learning rate of (0-based) `epoch` in a run of `total_epochs` epochs.

@@ -98,13 +98,23 @@ impl<T: Float> TrainStep<T> {
         if let Some(noise) = &settings.noise {
             self.batch.add_noise(noise, &mut parts.rngs.noise);
         }
+        // Overflow anywhere in the step is divergence, reported by what it reached first.
+        let or_diverged = |what| {
+            move |e: Error| match e {
+                Error::NonFinite { .. } => diverged(what),
+                other => other,
+            }
+        };
         let fwd = if settings.dropout > 0.0 {
             let rng = &mut parts.rngs.dropout;
             self.pass
-                .compute(mlp, self.batch.inputs(), settings.dropout, rng, par)?;
+                .compute(mlp, self.batch.inputs(), settings.dropout, rng, par)
+                .map_err(or_diverged("loss"))?;
             self.pass.cache()
         } else {
-            self.cache.compute(mlp, self.batch.inputs(), par)?;
+            self.cache
+                .compute(mlp, self.batch.inputs(), par)
+                .map_err(or_diverged("loss"))?;
             &self.cache
         };
         self.grad_out
@@ -122,7 +132,8 @@ impl<T: Float> TrainStep<T> {
         if !(0..g.nrows()).all(|i| (0..n_out).all(|c| g[(i, c)].is_finite_value())) {
             return Err(diverged("gradient"));
         }
-        vjp_into_scratch(mlp, fwd, g, &mut self.grad, None, &mut self.vjp, par)?;
+        vjp_into_scratch(mlp, fwd, g, &mut self.grad, None, &mut self.vjp, par)
+            .map_err(or_diverged("gradient"))?;
 
         for (sum, reg) in penalty_sums.iter_mut().zip(parts.regularizers.iter_mut()) {
             let mut ctx = StepContext {
@@ -135,7 +146,9 @@ impl<T: Float> TrainStep<T> {
                 step: at.step,
                 lr: at.lr,
             };
-            let value = reg.penalty(&mut ctx, &mut self.grad)?;
+            let value = reg
+                .penalty(&mut ctx, &mut self.grad)
+                .map_err(or_diverged("penalty"))?;
             if !value.is_finite_value() {
                 return Err(diverged("penalty"));
             }
@@ -145,13 +158,17 @@ impl<T: Float> TrainStep<T> {
             return Err(diverged("gradient"));
         }
         self.prev.copy_from_slice(mlp.params());
-        parts
-            .optimizer
-            .step(parts.optimizer_state, mlp.params_mut(), &self.grad, at.lr)?;
-        if !mlp.params().iter().all(|p| p.is_finite_value()) {
+        let stepped =
+            parts
+                .optimizer
+                .step(parts.optimizer_state, mlp.params_mut(), &self.grad, at.lr);
+        if matches!(stepped, Err(Error::NonFinite { .. }))
+            || !mlp.params().iter().all(|p| p.is_finite_value())
+        {
             mlp.params_mut().copy_from_slice(&self.prev);
             return Err(diverged("parameters"));
         }
+        stepped?;
         Ok(loss)
     }
 }
