@@ -931,3 +931,29 @@ fn a_planted_symlink_cannot_redirect_a_save() {
     assert_eq!(History::read_json(&path).unwrap(), History::default());
     assert!(planted.is_symlink());
 }
+
+#[test]
+fn penalty_on_a_batch_whose_kernel_cannot_exist_is_refused_before_allocating() {
+    use mgs::penalty::{KernelKind, Penalty, PenaltyConfig};
+    let arch = mgs::Architecture::new(1, &[(2, mgs::Activation::Tanh)], 10).unwrap();
+    let mlp =
+        mgs::Mlp::<f64>::init(arch, mgs::Init::XavierNormal, &mut mgs::rng_from_seed(0)).unwrap();
+    // 200 000 samples × 10 outputs: a full kernel of order 2·10⁶ needs 32 TB.
+    let x = faer::Mat::<f64>::zeros(200_000, 1);
+    let config = PenaltyConfig {
+        kernel: KernelKind::Full,
+        ..Default::default()
+    };
+    let mut pen = Penalty::new(config).unwrap();
+    let mut grad = vec![0.0; mlp.n_params()];
+    let err = pen
+        .value_and_grad(
+            &mlp,
+            x.as_ref(),
+            &mut mgs::rng_from_seed(1),
+            &mut grad,
+            faer::Par::Seq,
+        )
+        .unwrap_err();
+    assert!(matches!(err, mgs::Error::TooLarge { .. }), "{err}");
+}

@@ -329,3 +329,62 @@ fn gzip_and_file_loading_never_panic() {
     assert!(tally.iterations >= 100, "{tally:?}");
     assert!(tally.ok > 0 && tally.err > 0, "{tally:?}");
 }
+
+/// A valid checkpoint text of a small run (the seed of the checkpoint mutations).
+fn checkpoint_text() -> String {
+    use mgs::train::{Dataset as TrainSet, LossConfig, TrainConfig, Trainer};
+    use mgs::{Activation, Architecture, Init, Mlp};
+    let x = faer::Mat::from_fn(12, 2, |i, j| ((i * 3 + j) % 5) as f64 - 2.0);
+    let y: Vec<usize> = (0..12).map(|i| i % 2).collect();
+    let arch = Architecture::new(2, &[(3, Activation::Tanh)], 2).unwrap();
+    let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(1)).unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 4,
+        loss: LossConfig::EarlyLearning {
+            lambda: 3.0,
+            momentum: 0.7,
+        },
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(
+        mlp,
+        config,
+        TrainSet::classification(x.as_ref(), &y).unwrap(),
+    )
+    .unwrap()
+    .with_validation(TrainSet::classification(x.as_ref(), &y).unwrap())
+    .unwrap();
+    t.run_for(1).unwrap();
+    t.checkpoint().to_text().unwrap()
+}
+
+#[test]
+fn checkpoint_parser_never_panics_and_rejects_changed_bytes() {
+    use mgs::train::Checkpoint;
+    let valid = checkpoint_text();
+    assert!(Checkpoint::<f64>::from_text(&valid).is_ok());
+    let tally = run("checkpoint", 41, |rng, tally| {
+        let mut bytes = valid.as_bytes().to_vec();
+        mutate(rng, &mut bytes);
+        let changed = bytes != valid.as_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        tally.input = format!("{} bytes", text.len());
+        let result = Checkpoint::<f64>::from_text(&text);
+        match &result {
+            // A mutation that leaves the text valid must leave it unchanged (the CRC-32 covers
+            // every payload byte; the header's fields are all checked).
+            Ok(c) => assert!(
+                !changed || c == &Checkpoint::from_text(&valid).unwrap(),
+                "a changed checkpoint was accepted with other contents"
+            ),
+            Err(Error::Format { reason }) => assert!(!reason.is_empty()),
+            Err(
+                Error::ShapeMismatch { .. } | Error::NonFinite { .. } | Error::InvalidState { .. },
+            ) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+        tally.count(&result);
+    });
+    assert!(tally.iterations > 100 && tally.err > tally.ok);
+}

@@ -338,6 +338,13 @@ impl<T: Float> Penalty<T> {
         let n_all = x.nrows();
         let d = x.ncols();
         let n = cfg.subset.map_or(n_all, |s| s.min(n_all));
+        // The kernel, `G` and the factor are m × m each: refused before anything is allocated.
+        crate::limits::Request::Kernel {
+            n,
+            kind: cfg.kernel,
+            route: cfg.route,
+        }
+        .check::<T>(mlp.arch())?;
         ensure_len(&mut ws.x, n * d);
         if n < n_all {
             // Partial Fisher–Yates: the first n entries are a uniform draw without replacement.
