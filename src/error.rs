@@ -348,3 +348,22 @@ pub(crate) fn finite_scalar(what: &'static str, value: f64) -> Result<f64> {
         Err(Error::NonFinite { what, index: 0 })
     }
 }
+
+/// `Ok` if `ok`, else [`Error::InvalidHyperparameter`] naming the hyperparameter, its value and
+/// the rule it breaks.
+pub(crate) fn check_hyper(
+    name: &'static str,
+    value: f64,
+    ok: bool,
+    reason: &'static str,
+) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperparameter {
+            name,
+            value,
+            reason,
+        })
+    }
+}

@@ -36,20 +36,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::json;
-use crate::error::check_finite;
+use crate::error::{check_finite, check_hyper as hyper};
 use crate::{Error, Float, Result};
-
-fn hyper(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperparameter {
-            name,
-            value,
-            reason,
-        })
-    }
-}
 
 fn check_lr(name: &'static str, lr: f64) -> Result<()> {
     hyper(

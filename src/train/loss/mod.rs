@@ -59,6 +59,7 @@ pub use sce::SymmetricCrossEntropy;
 
 use faer::{MatMut, MatRef};
 
+use crate::error::{check_finite_mat, check_hyper};
 use crate::{Error, Float, Result};
 
 /// The targets of a batch or data set, one per sample (row of the outputs).
@@ -255,20 +256,6 @@ fn check_target_shape<T: Float>(y: MatRef<'_, T>, n: usize, c: usize) -> Result<
     Ok(())
 }
 
-fn check_finite_mat<T: Float>(what: &'static str, m: MatRef<'_, T>) -> Result<()> {
-    for i in 0..m.nrows() {
-        for j in 0..m.ncols() {
-            if !m[(i, j)].is_finite_value() {
-                return Err(Error::NonFinite {
-                    what,
-                    index: i * m.ncols() + j,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Checks that every row of the finite matrix `rows` is non-negative and sums (in `f64`) to 1
 /// within `tol`.
 fn check_distributions<T: Float>(what: &'static str, rows: MatRef<'_, T>, tol: f64) -> Result<()> {
@@ -354,19 +341,6 @@ fn check_classification_targets<T: Float>(
     match targets {
         Targets::Regression(_) => Err(needs_class_targets(reason)),
         Targets::Classes(_) | Targets::Soft(_) => Ok(()),
-    }
-}
-
-/// Checks a hyperparameter against a rule, returning the `InvalidHyperparameter` error.
-fn check_hyper(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperparameter {
-            name,
-            value,
-            reason,
-        })
     }
 }
 
