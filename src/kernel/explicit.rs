@@ -106,7 +106,9 @@ pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Result<M
     let m = f.nrows();
     let mut k = Vec::new();
     gram_into(&mut k, f, par);
-    Ok(rm(&k, m, m).to_owned())
+    let k = rm(&k, m, m).to_owned();
+    crate::error::check_finite_mat("kernel", k.as_ref())?;
+    Ok(k)
 }
 
 /// Cross kernel `J₁ J₂ᵀ` (full), its block trace (traced), or the same of the centred Jacobians

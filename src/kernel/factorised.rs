@@ -57,7 +57,6 @@ pub fn kernel<T: Float>(
     let m = kind.order(x.nrows(), mlp.arch().output_dim());
     let mut k = Mat::zeros(m, m);
     KernelWorkspace::default().kernel_into(mlp, x, kind, k.as_mut(), par)?;
-    crate::error::check_finite_mat("kernel", k.as_ref())?;
     Ok(k)
 }
 
@@ -106,8 +105,9 @@ impl<T: Float> KernelWorkspace<T> {
                 found: (out.nrows(), out.ncols()),
             });
         }
-        self.fill(kind, out, 0..mlp.arch().n_layers(), par);
-        Ok(())
+        let mut out = out;
+        self.fill(kind, out.as_mut(), 0..mlp.arch().n_layers(), par);
+        crate::error::check_finite_mat("kernel", out.as_ref())
     }
 
     /// The per-layer terms `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` of the factorised kernel
@@ -152,6 +152,7 @@ impl<T: Float> KernelWorkspace<T> {
                 k.resize_with(m, m, |_, _| T::zero());
             }
             self.fill(kind, k.as_mut(), l..l + 1, par);
+            crate::error::check_finite_mat("layer kernel", k.as_ref())?;
         }
         Ok(())
     }
