@@ -456,7 +456,8 @@ fn one_and_two_threads_agree_with_every_new_part() {
 #[test]
 fn checkpoints_resume_losses_observers_and_selection_bit_for_bit() {
     let d = data();
-    let make = |sel: &mut MgsSelector| {
+    let sel = MgsSelector::new("p", KernelKind::Traced, "normalized_logdet", 0.3).unwrap();
+    let make = || {
         let monitor = MgsMonitor::new(&[KernelKind::Traced], 1e-6)
             .unwrap()
             .with_probe("p", d.x.subrows(0, 16))
@@ -468,26 +469,18 @@ fn checkpoints_resume_losses_observers_and_selection_bit_for_bit() {
             },
             ..config(8, Par::Seq)
         };
-        Trainer::new(
-            model(3),
-            cfg,
-            Dataset::classification(d.x.as_ref(), &d.y).unwrap(),
-        )
-        .unwrap()
-        .with_validation(Dataset::classification(d.xv.as_ref(), &d.yv).unwrap())
-        .unwrap()
-        .with_observer(monitor, ObserveMode::Every(2))
-        .unwrap()
-        .with_observer(sel.clone(), ObserveMode::Every(1))
-        .unwrap()
+        trainer(&d, cfg)
+            .with_observer(monitor, ObserveMode::Every(2))
+            .unwrap()
+            .with_observer(sel.clone(), ObserveMode::Every(1))
+            .unwrap()
     };
-    let sel = MgsSelector::new("p", KernelKind::Traced, "normalized_logdet", 0.3).unwrap();
-    let mut straight = make(&mut sel.clone());
+    let mut straight = make();
     let full = straight.run().unwrap().without_timing();
-    let mut first = make(&mut sel.clone());
+    let mut first = make();
     first.run_for(3).unwrap();
     let text = first.checkpoint().to_text().unwrap();
-    let mut resumed = make(&mut sel.clone());
+    let mut resumed = make();
     resumed
         .restore(&Checkpoint::from_text(&text).unwrap())
         .unwrap();

@@ -353,10 +353,10 @@ impl<'a, T: Float> Trainer<'a, T> {
             });
         }
         if self.state.selected.is_none() {
-            let (train, val, _) = self.evaluate_sets(false)?;
+            let initial = self.evaluate(self.val.as_ref().unwrap_or(&self.train))?;
             self.state.selected = Some(Selected {
                 epoch: None,
-                loss: self.selection_loss(&train, val.as_ref()),
+                loss: self.selection_loss(&initial),
                 params: self.mlp.params().to_vec(),
             });
         }
@@ -404,7 +404,7 @@ impl<'a, T: Float> Trainer<'a, T> {
         let cfg = &self.config;
         let lr = cfg.schedule.lr(cfg.optimizer.lr(), epoch, cfg.epochs);
         let (train_loss, penalties) = self.train_epoch(epoch, lr)?;
-        let (train, val, test) = self.evaluate_sets(true)?;
+        let (train, val, test) = self.evaluate_sets()?;
         let mut record = EpochRecord {
             epoch,
             lr,
@@ -487,25 +487,18 @@ impl<'a, T: Float> Trainer<'a, T> {
         Ok((mean, penalties))
     }
 
-    /// Evaluations on the training, validation and test sets (the test set only if `with_test`).
-    fn evaluate_sets(
-        &self,
-        with_test: bool,
-    ) -> Result<(Evaluation, Option<Evaluation>, Option<Evaluation>)> {
+    /// Evaluations on the training, validation and test sets.
+    fn evaluate_sets(&self) -> Result<(Evaluation, Option<Evaluation>, Option<Evaluation>)> {
         let eval = |d: &Dataset<'_, T>| self.evaluate(d);
         let train = eval(&self.train)?;
         let val = self.val.as_ref().map(eval).transpose()?;
-        let test = match (&self.test, with_test) {
-            (Some(d), true) => Some(eval(d)?),
-            _ => None,
-        };
+        let test = self.test.as_ref().map(eval).transpose()?;
         Ok((train, val, test))
     }
 
-    /// The loss that ranks parameters: the validation set's (else the training set's), by
-    /// [`SelectOn`].
-    fn selection_loss(&self, train: &Evaluation, val: Option<&Evaluation>) -> f64 {
-        let e = val.unwrap_or(train);
+    /// The loss that ranks parameters, by [`SelectOn`], from the evaluation of the validation set
+    /// (the training set's without one).
+    fn selection_loss(&self, e: &Evaluation) -> f64 {
         match self.config.select_on {
             SelectOn::Loss => e.loss,
             SelectOn::CrossEntropy => e.cross_entropy.unwrap_or(f64::NAN),
@@ -515,7 +508,7 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// Updates the selection with this epoch; returns the early-stopping reason if it fires.
     fn select(&mut self, record: &mut EpochRecord) -> Option<String> {
         let epoch = record.epoch;
-        let loss = self.selection_loss(&record.train, record.val.as_ref());
+        let loss = self.selection_loss(record.val.as_ref().unwrap_or(&record.train));
         let min_delta = self.config.early_stopping.map_or(0.0, |es| es.min_delta);
         let best = match &self.state.selected {
             Some(b) if !b.loss.is_nan() => b.loss,
