@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example study -- [--quick | --full] [--out DIR] [--claim 1|2|3|all]
 //!     [--dataset NAME | --datasets A,B] [--seeds K] [--threads T] [--plan]
+//!     [--shard K/N --phase STAGE | --merge DIR | --emit-slurm N]
 //! ```
 //!
 //! 1. **Claim 1, the monitor**: MGS on four probe sets every few epochs of every run; its rank
@@ -22,6 +23,12 @@
 //! read the records only. Runs are sequential inside and scheduled over `--threads` workers;
 //! records are sorted by plan order, so outputs are the same bits for any thread count (wall
 //! times go to `timing.json` only).
+//!
+//! On a cluster (`docs/cluster.md`), each stage (tuning, refinement, report) runs as `N` shards
+//! (`--shard K/N --phase STAGE`), each writing its records under `--out`'s `shards/`; a shard of a
+//! later stage first reads and checks the earlier stages' shards, and `--merge DIR` checks them
+//! all and writes the same outputs as one process, byte for byte but for `timing.json`.
+//! `--emit-slurm N` writes the job-array scripts.
 
 mod claim1;
 mod claim2;
@@ -39,6 +46,9 @@ mod regime;
 mod report;
 mod run;
 mod setting;
+mod shard;
+mod slurm;
+mod stage;
 mod stats;
 mod tables;
 mod tuning;
@@ -47,12 +57,16 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cli::{Args, USAGE};
+use cli::{Args, Mode, USAGE};
+use data::Pool;
 use executor::{clock, execute};
 use plan::{Planner, RunSpec, Scale, phase_one, total_estimate};
-use record::RunRecord;
+use record::{RunRecord, through_json};
 use report::{Analysis, Timing, write_all};
 use setting::DatasetId;
+use shard::{ShardFile, ShardId, ShardSet, partition, plan_digest, shard_path};
+use slurm::SlurmJob;
+use stage::Stage;
 
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -131,18 +145,22 @@ fn print_plan(scale: &Scale, phase1: &[RunSpec], threads: usize) {
 }
 
 fn study(args: &Args) -> Result<(), String> {
-    let t0 = Instant::now();
     let scale = &args.scale;
-    let mut planner = Planner::new(scale, 0);
-    let phase1 = phase_one(scale, &mut planner);
+    let phase1 = Stage::Tuning.plan(scale, &[]);
     print_plan(scale, &phase1, args.threads);
-    if args.plan_only {
-        return Ok(());
+    match &args.mode {
+        Mode::Plan => Ok(()),
+        Mode::Whole => whole(args),
+        Mode::Shard(stage, id) => run_shard(args, *stage, *id),
+        Mode::Merge(dir) => merge(args, dir),
+        Mode::EmitSlurm(tasks) => emit_slurm(args, &phase1, *tasks),
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+}
+
+/// The data pools of `datasets`, checked against their expected shapes.
+fn load_pools(datasets: &[DatasetId]) -> Result<BTreeMap<DatasetId, Pool>, String> {
     let mut pools = BTreeMap::new();
-    for &id in &scale.datasets {
+    for &id in datasets {
         let pool = data::load(id)?;
         if (pool.n_features, pool.n_classes) != id.shape() {
             return Err(format!(
@@ -155,51 +173,222 @@ fn study(args: &Args) -> Result<(), String> {
         }
         pools.insert(id, pool);
     }
-    let mut phases = Vec::new();
-    let mut timed = |name: &str, specs: &[RunSpec]| -> Vec<RunRecord> {
+    Ok(pools)
+}
+
+/// Every stage in this process, then the outputs.
+fn whole(args: &Args) -> Result<(), String> {
+    let t0 = Instant::now();
+    let scale = &args.scale;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let pools = load_pools(&scale.datasets)?;
+    let (mut records, mut phases) = (Vec::new(), Vec::new());
+    for stage in Stage::ALL {
+        let specs = stage.plan(scale, &records);
         let t = Instant::now();
-        let records = execute(name, specs, &pools, scale, args.threads);
+        let new = execute(stage.title(), &specs, &pools, scale, args.threads);
         phases.push((
-            name.to_string(),
+            stage.title().to_string(),
             specs.len(),
             t.elapsed().as_secs_f64(),
-            total_estimate(specs),
+            total_estimate(&specs),
         ));
-        records
+        // The analysis reads records as a shard file gives them back, so that this run and a
+        // merge of shards see the same values.
+        records.extend(through_json(new)?);
+    }
+    let timing = Timing {
+        threads: args.threads,
+        total_s: t0.elapsed().as_secs_f64(),
+        phases,
+        by_method: report::by_method(&records),
+        shards: Vec::new(),
     };
-    let mut records = timed("phase 1 (tuning, claim 2)", &phase1);
-    let first = tuning::choose(&records, scale);
-    let refinement = tuning::refinement_plan(&first, &records, scale, &mut planner);
-    records.extend(timed("refinement", &refinement));
-    let choices = tuning::choose(&records, scale);
-    let report = tuning::report_plan(&tuning::chosen_cells(&choices), scale, &mut planner);
-    records.extend(timed("report", &report));
-    records.sort_by_key(|r| r.spec.id);
+    finish(args, &args.out, &records, &timing, t0)
+}
 
-    let regime = regime::analyse(&records, scale);
-    let c1 = scale.claims.one.then(|| claim1::analyse(&records, scale));
-    let c2 = scale.claims.two.then(|| claim2::analyse(&records, scale));
+/// One shard of one stage: checks the earlier stages' shards, plans the stage, runs this shard's
+/// part (unless its file is already complete) and writes its records.
+fn run_shard(args: &Args, stage: Stage, id: ShardId) -> Result<(), String> {
+    let t0 = Instant::now();
+    let scale = &args.scale;
+    let set = ShardSet::scan(&args.out, stage)?;
+    let mut prior = Vec::new();
+    for &before in stage.before() {
+        let specs = before.plan(scale, &prior);
+        prior.extend(set.stage(before, &specs, &args.command)?.0);
+    }
+    let specs = stage.plan(scale, &prior);
+    let digest = plan_digest(&specs);
+    let mine: Vec<RunSpec> = partition(&specs, id.count)[id.index]
+        .iter()
+        .map(|&i| specs[i].clone())
+        .collect();
+    let path = shard_path(&args.out, stage, id);
+    let shown = path.display();
+    if path.exists() {
+        match shard::read(&path) {
+            Ok(f) if f.command != args.command => {
+                return Err(format!(
+                    "{shown} belongs to another plan (written by `{}`, this is `{}`); use \
+                     another --out",
+                    f.command, args.command
+                ));
+            }
+            Ok(f) if f.plan == digest && f.records.iter().map(|r| &r.spec).eq(&mine) => {
+                eprintln!("{shown}: complete ({} runs); nothing to do", mine.len());
+                return Ok(());
+            }
+            Ok(_) => eprintln!("{shown}: planned from other earlier records; rerunning"),
+            Err(e) => eprintln!("{shown}: {e}; rerunning"),
+        }
+    }
+    let mut needed: Vec<DatasetId> = mine.iter().map(|s| s.dataset).collect();
+    needed.sort();
+    needed.dedup();
+    let pools = load_pools(&needed)?;
+    let phase = format!("{} shard {}", stage.name(), id.label());
+    let records = execute(&phase, &mine, &pools, scale, args.threads);
+    let file = ShardFile {
+        command: args.command.clone(),
+        stage: stage.name().to_string(),
+        index: id.index,
+        count: id.count,
+        plan: digest,
+        threads: args.threads,
+        wall_s: t0.elapsed().as_secs_f64(),
+        records,
+    };
+    shard::write(&path, &file)?;
+    eprintln!(
+        "wrote {shown}: {} of the stage's {} runs in {}",
+        mine.len(),
+        specs.len(),
+        clock(t0.elapsed().as_secs_f64())
+    );
+    Ok(())
+}
+
+/// Checks every stage's shards under `dir` and writes the outputs (into `dir`, or `--out`).
+fn merge(args: &Args, dir: &std::path::Path) -> Result<(), String> {
+    let t0 = Instant::now();
+    let scale = &args.scale;
+    let set = ShardSet::scan(dir, Stage::Report)?;
+    let strangers = set.strangers();
+    if !strangers.is_empty() {
+        let names: Vec<String> = strangers.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "not shard files (expected <stage>-<K>-of-<N>.json): {}",
+            names.join(", ")
+        ));
+    }
+    let (mut records, mut phases, mut shards, mut threads) =
+        (Vec::new(), Vec::new(), Vec::new(), 1);
+    for stage in Stage::ALL {
+        let specs = stage.plan(scale, &records);
+        let (new, parts) = set.stage(stage, &specs, &args.command)?;
+        let slowest = parts.iter().map(|p| p.wall_s).fold(0.0, f64::max);
+        phases.push((
+            stage.title().to_string(),
+            specs.len(),
+            slowest,
+            total_estimate(&specs),
+        ));
+        for p in parts {
+            threads = threads.max(p.threads);
+            let name = stage.name().to_string();
+            shards.push((name, p.id.label(), p.runs, p.threads, p.wall_s));
+        }
+        records.extend(new);
+    }
+    eprintln!(
+        "merged {} runs from {} shard files",
+        records.len(),
+        shards.len()
+    );
+    let out = if args.out_given { &args.out } else { dir };
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let timing = Timing {
+        threads,
+        // The stages run one after the other, each as long as its slowest shard.
+        total_s: phases.iter().map(|p| p.2).sum(),
+        phases,
+        by_method: report::by_method(&records),
+        shards,
+    };
+    finish(args, out, &records, &timing, t0)
+}
+
+/// Writes the Slurm scripts for `tasks` array tasks per stage.
+fn emit_slurm(args: &Args, phase1: &[RunSpec], tasks: usize) -> Result<(), String> {
+    let scale = &args.scale;
+    let slowest = |specs: &[RunSpec]| -> f64 {
+        partition(specs, tasks)
+            .iter()
+            .map(|p| p.iter().map(|&i| specs[i].est_s).sum::<f64>())
+            .fold(0.0, f64::max)
+    };
+    let longest_run = phase1.iter().map(|s| s.est_s).fold(0.0, f64::max);
+    let mut planner = Planner::new(scale, phase1.len());
+    let report = tuning::report_plan(&tuning::provisional_cells(scale), scale, &mut planner);
+    let refinement = tuning::refinement_bound(scale).1 / tasks as f64 + longest_run;
+    let binary = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let out = std::path::absolute(&args.out)
+        .map_err(|e| format!("cannot resolve {}: {e}", args.out.display()))?;
+    let job = SlurmJob {
+        binary: &binary,
+        plan_args: &args.plan_args,
+        out: &out,
+        cpus: args.threads,
+        tasks,
+        minutes: [
+            slurm::minutes(slowest(phase1), args.threads),
+            slurm::minutes(refinement, args.threads),
+            slurm::minutes(slowest(&report), args.threads),
+            30,
+        ],
+    };
+    let files = job.write()?;
+    for f in &files {
+        eprintln!("wrote {}", f.display());
+    }
+    eprintln!(
+        "submit with: sh {} (then the merged outputs appear in {})",
+        files[files.len() - 1].display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// The analysis of `records` (every stage, in plan order) and every output file under `out`.
+fn finish(
+    args: &Args,
+    out: &std::path::Path,
+    records: &[RunRecord],
+    timing: &Timing,
+    t0: Instant,
+) -> Result<(), String> {
+    let scale = &args.scale;
+    let choices = tuning::choose(records, scale);
+    let regime = regime::analyse(records, scale);
+    let c1 = scale.claims.one.then(|| claim1::analyse(records, scale));
+    let c2 = scale.claims.two.then(|| claim2::analyse(records, scale));
     let c3 = scale
         .claims
         .three
-        .then(|| claim3::analyse(&records, &choices, scale));
+        .then(|| claim3::analyse(records, &choices, scale));
     let analysis = Analysis {
         scale,
         command: &args.command,
-        records: &records,
+        records,
         choices: &choices,
         regime: &regime,
         claim1: c1.as_ref(),
         claim2: c2.as_ref(),
         claim3: c3.as_ref(),
     };
-    let timing = Timing {
-        threads: args.threads,
-        total_s: t0.elapsed().as_secs_f64(),
-        phases,
-        by_method: report::by_method(&records),
-    };
-    let files = write_all(&args.out, &analysis, &timing)?;
+    let files = write_all(out, &analysis, timing)?;
     let verdicts = [
         ("1", c1.as_ref().map(|c| &c.verdict)),
         ("2", c2.as_ref().map(|c| &c.verdict)),
@@ -215,7 +404,7 @@ fn study(args: &Args) -> Result<(), String> {
         clock(t0.elapsed().as_secs_f64()),
         records.len(),
         files.len(),
-        args.out.display()
+        out.display()
     );
     Ok(())
 }

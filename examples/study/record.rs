@@ -211,6 +211,14 @@ impl RunRecord {
     }
 }
 
+/// `records` as a shard file gives them back: through their JSON form, where a non-finite number
+/// becomes NaN. A single process analyses them in this form too, so that it and a merge of
+/// shards see the same values.
+pub fn through_json(records: Vec<RunRecord>) -> Result<Vec<RunRecord>, String> {
+    let value = serde_json::to_value(records).map_err(|e| format!("cannot serialise: {e}"))?;
+    serde_json::from_value(value).map_err(|e| format!("cannot read records back: {e}"))
+}
+
 /// The MGS summaries written to CSV, in column order.
 pub const SUMMARIES: [&str; 5] = [
     "trace",

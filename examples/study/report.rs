@@ -50,6 +50,10 @@ pub struct Timing {
     pub phases: Vec<(String, usize, f64, f64)>,
     /// Per (dataset, method family): runs, mean wall seconds of a run, mean estimate.
     pub by_method: Vec<(String, String, usize, f64, f64)>,
+    /// After a merge: `(stage, K/N, runs, threads, wall seconds)` of every shard (then a phase's
+    /// seconds are its slowest shard's, and the total their sum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<(String, String, usize, usize, f64)>,
 }
 
 /// Mean wall time and estimate of the runs of every (dataset, family).
