@@ -109,8 +109,8 @@
 //! # Ok::<(), mgs::Error>(())
 //! ```
 //!
-//! The mathematics (with every derivation) is in `docs/math.md`, the design in `docs/design.md`,
-//! training in `docs/training.md`.
+//! The mathematics (with every derivation) is in [`guide::math`], the design in
+//! [`guide::design`], training in [`guide::training`] (the repository's `docs/`).
 
 #![warn(missing_docs)]
 
@@ -120,6 +120,7 @@ pub mod data;
 pub mod derivatives;
 pub mod error;
 pub mod float;
+pub mod guide;
 pub mod init;
 pub mod jacobian;
 pub mod kernel;
