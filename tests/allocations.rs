@@ -9,10 +9,8 @@ use std::cell::Cell;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::penalty::{KernelKind, Penalty, PenaltyConfig, PenaltyMetric};
-use mgs::train::{
-    Adam, Dataset, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer,
-};
-use mgs::{Activation, rng_from_seed};
+use mgs::train::{Adam, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer};
+use mgs::{Activation, DatasetView, rng_from_seed};
 
 struct Counting;
 thread_local! {
@@ -86,7 +84,7 @@ fn second_epoch_allocations(
     mgs: bool,
 ) -> usize {
     let mlp = model::<f64>(5, &[(24, Activation::Tanh), (16, Activation::Tanh)], 3, 1);
-    let ds = Dataset::classification(x.subrows(0, n), &y[..n]).unwrap();
+    let ds = DatasetView::classification(x.subrows(0, n), &y[..n]).unwrap();
     let mut t = Trainer::new(mlp, cfg.clone(), ds).unwrap();
     if mgs {
         let pen = PenaltyConfig {
