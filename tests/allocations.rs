@@ -147,3 +147,29 @@ fn training_steps_do_not_allocate() {
         }
     }
 }
+
+/// Viewing an owned dataset (class labels or regression targets) borrows its buffers: building
+/// the views allocates nothing.
+#[test]
+fn viewing_an_owned_dataset_does_not_allocate() {
+    let classes = mgs::data::iris().unwrap();
+    let regression = mgs::data::diabetes().unwrap();
+    let before = allocations();
+    let views = [
+        classes.view(),
+        DatasetView::from(&classes),
+        regression.view(),
+        DatasetView::from(&regression),
+    ];
+    let after = allocations();
+    assert_eq!(after - before, 0);
+    assert_eq!(views.map(|v| v.len()), [150, 150, 442, 442]);
+    assert_eq!(
+        views[1].inputs().as_ptr(),
+        classes.feature_values().as_ptr()
+    );
+    assert_eq!(
+        views[3].inputs().as_ptr(),
+        regression.feature_values().as_ptr()
+    );
+}
