@@ -24,7 +24,8 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{CrossEntropy, Loss, LossConfig, TargetsView, accuracy};
+//! use mgs::data::TargetsView;
+//! use mgs::train::{CrossEntropy, Loss, LossConfig, accuracy};
 //! let logits = Mat::from_fn(2, 3, |i, c| if c == i { 2.0 } else { 0.0 });
 //! let labels = [0usize, 2];
 //! let mut ce = CrossEntropy::new(0.0)?;
@@ -73,7 +74,8 @@ use crate::{Error, Float, Result};
 ///
 /// ```
 /// use faer::{Mat, MatMut, MatRef};
-/// use mgs::train::{Loss, MeanSquaredError, TargetsView};
+/// use mgs::data::TargetsView;
+/// use mgs::train::{Loss, MeanSquaredError};
 /// use mgs::Result;
 /// /// Twice the mean squared error, by delegation.
 /// #[derive(Debug)]
