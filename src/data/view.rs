@@ -1,42 +1,5 @@
-//! [`DatasetView`]: inputs (`N × d`, one sample per row) and their targets ([`TargetsView`]),
-//! borrowed in the float type of the model; what the [`Trainer`](crate::train::Trainer), the
-//! [`evaluate`](crate::train::evaluate) function and the losses take.
-//!
-//! A view is made three ways, none of which copies the data twice:
-//!
-//! - from an owned [`Dataset`] for an `f64` model: [`Dataset::view`] or `&dataset` (`From`),
-//!   which borrow its buffers (nothing is copied, nothing re-checked);
-//! - for a model of another float type (`f32`): [`Dataset::cast`] converts the features (and
-//!   regression targets) once into a [`CastDataset`], which lends views the same way;
-//! - from a caller's own matrices: [`DatasetView::classification`],
-//!   [`DatasetView::regression`] or [`DatasetView::new`], which check the inputs are finite and
-//!   the targets have one row per sample.
-//!
-//! The trainer then checks a view against the model once, when the set is added
-//! ([`DatasetView::check_model`]: non-empty, input width, targets valid for the outputs and the
-//! loss).
-//!
-//! ```
-//! use faer::Mat;
-//! use mgs::data::{DatasetView, TargetsView, iris};
-//! // From an owned dataset: a borrow of its row-major buffers.
-//! let iris = iris()?;
-//! let view = iris.view();
-//! assert_eq!((view.len(), view.inputs().ncols()), (150, 4));
-//! assert_eq!(view.inputs().as_ptr(), iris.feature_values().as_ptr());
-//! // Converted for an `f32` model: the converted buffers are owned, views borrow them.
-//! let iris32 = iris.cast::<f32>()?;
-//! assert_eq!(iris32.view().inputs()[(0, 0)], iris.features()[(0, 0)] as f32);
-//! // From a caller's matrices.
-//! let x = Mat::from_fn(4, 2, |i, j| (i + j) as f64);
-//! let labels = [0usize, 1, 1, 0];
-//! let data = DatasetView::classification(x.as_ref(), &labels)?;
-//! assert_eq!(data.len(), 4);
-//! assert!(matches!(data.targets(), TargetsView::Classes(_)));
-//! // Targets must match the number of samples.
-//! assert!(DatasetView::classification(x.as_ref(), &labels[..3]).is_err());
-//! # Ok::<(), mgs::Error>(())
-//! ```
+//! The borrowed side of the data vocabulary: [`DatasetView`], [`TargetsView`], and the
+//! [`CastDataset`] that lends views in another float type.
 
 use faer::{Mat, MatRef};
 
@@ -111,8 +74,45 @@ impl<'a, T: Float> TargetsView<'a, T> {
     }
 }
 
-/// Inputs and targets of a training, validation or test split, borrowed (see the module
-/// documentation for the three ways to make one).
+/// Inputs (`N × d`, one sample per row) and their targets ([`TargetsView`]), borrowed in the
+/// float type of the model: what the [`Trainer`](crate::train::Trainer) and the
+/// [`evaluate`](crate::train::evaluate) function take.
+///
+/// A view is made in three ways:
+///
+/// - from an owned [`Dataset`] for an `f64` model: [`Dataset::view`] or `&dataset` (`From`),
+///   which borrow its buffers (nothing is copied, nothing re-checked);
+/// - for a model of another float type (`f32`): [`Dataset::cast`] converts the features (and
+///   regression targets) once into a [`CastDataset`], which lends views the same way;
+/// - from a caller's own matrices: [`DatasetView::classification`],
+///   [`DatasetView::regression`] or [`DatasetView::new`], which check the inputs are finite and
+///   the targets have one row per sample.
+///
+/// The trainer then checks a view against the model once, when the set is added
+/// ([`DatasetView::check_model`]: non-empty, input width, targets valid for the outputs and the
+/// loss).
+///
+/// ```
+/// use faer::Mat;
+/// use mgs::data::{DatasetView, TargetsView, iris};
+/// // From an owned dataset: a borrow of its row-major buffers.
+/// let iris = iris()?;
+/// let view = iris.view();
+/// assert_eq!((view.len(), view.inputs().ncols()), (150, 4));
+/// assert_eq!(view.inputs().as_ptr(), iris.feature_values().as_ptr());
+/// // Converted for an `f32` model: the converted buffers are owned, views borrow them.
+/// let iris32 = iris.cast::<f32>()?;
+/// assert_eq!(iris32.view().inputs()[(0, 0)], iris.features()[(0, 0)] as f32);
+/// // From a caller's matrices.
+/// let x = Mat::from_fn(4, 2, |i, j| (i + j) as f64);
+/// let labels = [0usize, 1, 1, 0];
+/// let data = DatasetView::classification(x.as_ref(), &labels)?;
+/// assert_eq!(data.len(), 4);
+/// assert!(matches!(data.targets(), TargetsView::Classes(_)));
+/// // Targets must match the number of samples.
+/// assert!(DatasetView::classification(x.as_ref(), &labels[..3]).is_err());
+/// # Ok::<(), mgs::Error>(())
+/// ```
 ///
 /// Invariants: the inputs are finite and there is one target per input row (real-valued
 /// targets finite). A view may be empty (a split part with fraction 0); the trainer rejects an
