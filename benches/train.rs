@@ -18,11 +18,11 @@ mod common;
 use std::time::Duration;
 
 use criterion::Criterion;
-use faer::{Mat, Par};
-use mgs::data::{self, Standardizer, stratified_split};
+use faer::Par;
+use mgs::data::{self, Dataset, Standardizer, stratified_split};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    self, Adam, LossConfig, MgsMonitor, MgsRegularizer, Mixup, ObserveMode, Optimizer, TrainConfig,
+    Adam, LossConfig, MgsMonitor, MgsRegularizer, Mixup, ObserveMode, Optimizer, TrainConfig,
     Trainer,
 };
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
@@ -37,7 +37,7 @@ enum Variant {
     Monitor,
 }
 
-fn epoch(x: &Mat<f64>, y: &[usize], variant: Variant, par: Par) -> f64 {
+fn epoch(train: &Dataset, variant: Variant, par: Par) -> f64 {
     let arch = Architecture::new(64, &[(128, Activation::Tanh), (128, Activation::Tanh)], 10)
         .expect("valid architecture");
     let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(1)).expect("init");
@@ -56,8 +56,7 @@ fn epoch(x: &Mat<f64>, y: &[usize], variant: Variant, par: Par) -> f64 {
         Variant::Mixup => config.mixup = Some(Mixup::new(1.0).expect("mixup")),
         _ => {}
     }
-    let ds = train::Dataset::classification(x.as_ref(), y).expect("dataset");
-    let mut trainer = Trainer::new(mlp, config, ds).expect("trainer");
+    let mut trainer = Trainer::new(mlp, config, train).expect("trainer");
     match variant {
         Variant::Mgs(subset) => {
             let cfg = PenaltyConfig {
@@ -73,7 +72,7 @@ fn epoch(x: &Mat<f64>, y: &[usize], variant: Variant, par: Par) -> f64 {
         }
         Variant::Monitor => {
             let monitor = MgsMonitor::new(&[KernelKind::Traced], 1e-6)
-                .and_then(|m| m.with_probe("train", x.subrows(0, 200)))
+                .and_then(|m| m.with_probe("train", train.features().subrows(0, 200)))
                 .expect("monitor");
             trainer = trainer
                 .with_observer(monitor, ObserveMode::Every(1))
@@ -91,8 +90,6 @@ fn bench(c: &mut Criterion) {
     let train = Standardizer::fit(&split.train)
         .and_then(|s| s.transform(&split.train))
         .expect("standardise");
-    let x = train.features_as::<f64>();
-    let y = train.labels().expect("classes").to_vec();
     let variants = [
         ("plain", Variant::Plain),
         (
@@ -144,11 +141,11 @@ fn bench(c: &mut Criterion) {
         .expect("thread pool");
     for (name, variant) in variants {
         group.bench_function(format!("{name}/t1"), |b| {
-            b.iter(|| epoch(&x, &y, variant, Par::Seq))
+            b.iter(|| epoch(&train, variant, Par::Seq))
         });
         if matches!(variant, Variant::Plain | Variant::Mgs(32)) {
             group.bench_function(format!("{name}/t2"), |b| {
-                b.iter(|| common::in_pool(&pool, 2, |par| epoch(&x, &y, variant, par)))
+                b.iter(|| common::in_pool(&pool, 2, |par| epoch(&train, variant, par)))
             });
         }
     }

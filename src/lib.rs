@@ -60,7 +60,7 @@
 //! ```
 //! use mgs::data::{self, Standardizer, stratified_split};
 //! use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
-//! use mgs::train::{self, Adam, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer};
+//! use mgs::train::{Adam, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 //!
 //! // Iris, standardised on the training part, split with class proportions kept.
@@ -68,7 +68,6 @@
 //! let split = stratified_split(&iris, (0.6, 0.2, 0.2), &mut rng_from_seed(0))?;
 //! let scaler = Standardizer::fit(&split.train)?;
 //! let (tr, va) = (scaler.transform(&split.train)?, scaler.transform(&split.validation)?);
-//! let (xtr, xva) = (tr.features_as::<f64>(), va.features_as::<f64>());
 //!
 //! let arch = Architecture::new(4, &[(32, Activation::Tanh), (32, Activation::Tanh)], 3)?;
 //! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(1))?;
@@ -87,11 +86,12 @@
 //!     subset: Some(16),
 //!     ..Default::default()
 //! };
-//! let history = Trainer::new(mlp, config, train::Dataset::classification(xtr.as_ref(), tr.labels().unwrap())?)?
-//!     .with_validation(train::Dataset::classification(xva.as_ref(), va.labels().unwrap())?)?
+//! // `&tr` is a view of the owned dataset for this `f64` model: nothing is copied.
+//! let history = Trainer::new(mlp, config, &tr)?
+//!     .with_validation(&va)?
 //!     .with_regularizer(MgsRegularizer::new(penalty)?)?
 //!     .with_observer(
-//!         MgsMonitor::new(&[KernelKind::Traced], 1e-6)?.with_probe("train", xtr.subrows(0, 40))?,
+//!         MgsMonitor::new(&[KernelKind::Traced], 1e-6)?.with_probe("train", tr.features().subrows(0, 40))?,
 //!         ObserveMode::Every(5),
 //!     )?
 //!     .run()?;
@@ -144,7 +144,7 @@ pub use rand;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
-pub use data::{Dataset, Targets};
+pub use data::{Dataset, DatasetView, Targets};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};

@@ -9,10 +9,8 @@ use std::cell::Cell;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::penalty::{KernelKind, Penalty, PenaltyConfig, PenaltyMetric};
-use mgs::train::{
-    Adam, Dataset, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer,
-};
-use mgs::{Activation, rng_from_seed};
+use mgs::train::{Adam, LossConfig, MgsRegularizer, Mixup, Optimizer, TrainConfig, Trainer};
+use mgs::{Activation, DatasetView, rng_from_seed};
 
 struct Counting;
 thread_local! {
@@ -86,7 +84,7 @@ fn second_epoch_allocations(
     mgs: bool,
 ) -> usize {
     let mlp = model::<f64>(5, &[(24, Activation::Tanh), (16, Activation::Tanh)], 3, 1);
-    let ds = Dataset::classification(x.subrows(0, n), &y[..n]).unwrap();
+    let ds = DatasetView::classification(x.subrows(0, n), &y[..n]).unwrap();
     let mut t = Trainer::new(mlp, cfg.clone(), ds).unwrap();
     if mgs {
         let pen = PenaltyConfig {
@@ -148,4 +146,30 @@ fn training_steps_do_not_allocate() {
             );
         }
     }
+}
+
+/// Viewing an owned dataset (class labels or regression targets) borrows its buffers: building
+/// the views allocates nothing.
+#[test]
+fn viewing_an_owned_dataset_does_not_allocate() {
+    let classes = mgs::data::iris().unwrap();
+    let regression = mgs::data::diabetes().unwrap();
+    let before = allocations();
+    let views = [
+        classes.view(),
+        DatasetView::from(&classes),
+        regression.view(),
+        DatasetView::from(&regression),
+    ];
+    let after = allocations();
+    assert_eq!(after - before, 0);
+    assert_eq!(views.map(|v| v.len()), [150, 150, 442, 442]);
+    assert_eq!(
+        views[1].inputs().as_ptr(),
+        classes.feature_values().as_ptr()
+    );
+    assert_eq!(
+        views[3].inputs().as_ptr(),
+        regression.feature_values().as_ptr()
+    );
 }

@@ -5,10 +5,11 @@
 
 use approx::assert_relative_eq;
 use faer::{Mat, MatRef};
+use mgs::data::{DatasetView, TargetsView};
 use mgs::train::{
-    Bootstrapping, Checkpoint, CrossEntropy, Dataset, EarlyLearning, GeneralizedCrossEntropy, Loss,
-    LossConfig, MeanSquaredError, Optimizer, Sgd, SymmetricCrossEntropy, Targets, TrainConfig,
-    Trainer, accuracy,
+    Bootstrapping, Checkpoint, CrossEntropy, EarlyLearning, GeneralizedCrossEntropy, Loss,
+    LossConfig, MeanSquaredError, Optimizer, Sgd, SymmetricCrossEntropy, TrainConfig, Trainer,
+    accuracy,
 };
 use mgs::{Activation, Architecture, Error, Init, Mlp, rng_from_seed};
 use rand_distr::{Distribution, Normal};
@@ -100,7 +101,11 @@ fn softmax(z: MatRef<'_, f64>) -> Mat<f64> {
     })
 }
 
-fn grad_of(loss: &mut dyn Loss<f64>, z: MatRef<'_, f64>, t: Targets<'_, f64>) -> (f64, Mat<f64>) {
+fn grad_of(
+    loss: &mut dyn Loss<f64>,
+    z: MatRef<'_, f64>,
+    t: TargetsView<'_, f64>,
+) -> (f64, Mat<f64>) {
     let mut g = Mat::zeros(z.nrows(), z.ncols());
     let v = loss.value_and_grad(z, t, None, Some(g.as_mut())).unwrap();
     (v, g)
@@ -149,11 +154,11 @@ fn gradients_match_central_differences() {
     let y = randn(7, 4, 5);
     for config in stateless_configs() {
         let mut kinds = vec![
-            ("classes", Targets::Classes(&LABELS)),
-            ("soft", Targets::Soft(s.as_ref())),
+            ("classes", TargetsView::Classes(&LABELS)),
+            ("soft", TargetsView::Soft(s.as_ref())),
         ];
         if !config.is_classification() {
-            kinds.push(("regression", Targets::Regression(y.as_ref())));
+            kinds.push(("regression", TargetsView::Regression(y.as_ref())));
         }
         for (kind, t) in kinds {
             let mut loss = config.build::<f64>().unwrap();
@@ -161,7 +166,7 @@ fn gradients_match_central_differences() {
             let fd = if let LossConfig::Bootstrapping { beta, hard: false } = config {
                 let p = softmax(z.as_ref());
                 let q = match t {
-                    Targets::Classes(l) => {
+                    TargetsView::Classes(l) => {
                         Mat::from_fn(7, 4, |i, j| f64::from(u8::from(l[i] == j)))
                     }
                     _ => s.clone(),
@@ -170,12 +175,13 @@ fn gradients_match_central_differences() {
                 let ce = CrossEntropy::new(0.0).unwrap();
                 // The frozen-target function has the bootstrapped value at the base point.
                 assert_relative_eq!(
-                    ce.evaluate(z.as_ref(), Targets::Soft(b.as_ref())).unwrap(),
+                    ce.evaluate(z.as_ref(), TargetsView::Soft(b.as_ref()))
+                        .unwrap(),
                     loss.evaluate(z.as_ref(), t).unwrap(),
                     max_relative = 1e-14
                 );
                 central_diff(z.as_ref(), |zz| {
-                    ce.evaluate(zz, Targets::Soft(b.as_ref())).unwrap()
+                    ce.evaluate(zz, TargetsView::Soft(b.as_ref())).unwrap()
                 })
             } else {
                 central_diff(z.as_ref(), |zz| {
@@ -205,8 +211,8 @@ fn elr_gradient_matches_central_differences() {
     let samples = [4usize, 0, 9, 2, 7, 1, 5];
     let (lambda, beta) = (3.0, 0.7);
     for (kind, t) in [
-        ("classes", Targets::Classes(&LABELS)),
-        ("soft", Targets::Soft(s.as_ref())),
+        ("classes", TargetsView::Classes(&LABELS)),
+        ("soft", TargetsView::Soft(s.as_ref())),
     ] {
         let mut elr = EarlyLearning::new(lambda, beta).unwrap();
         Loss::<f64>::prepare(&mut elr, 10, 4).unwrap();
@@ -247,11 +253,11 @@ fn elr_gradient_matches_central_differences() {
         // The clipped entry contributes no ELR gradient: there the gradient is the CE one.
         let p = softmax(z.as_ref());
         let q61 = match t {
-            Targets::Classes(l) => f64::from(u8::from(l[6] == 1)),
+            TargetsView::Classes(l) => f64::from(u8::from(l[6] == 1)),
             _ => s[(6, 1)],
         };
         let ce_mass: f64 = match t {
-            Targets::Classes(_) => 1.0,
+            TargetsView::Classes(_) => 1.0,
             _ => (0..4).map(|c| s[(6, c)]).sum(),
         };
         let inner: f64 = (0..4)
@@ -285,8 +291,8 @@ fn values_by_hand() {
     let p: [f64; 3] = [1.0 / 6.0, 1.0 / 3.0, 0.5];
     let entropy: f64 = -p.iter().map(|x| x * x.ln()).sum::<f64>();
     const CLASSES: [usize; 3] = [0, 1, 2];
-    let lab = |y: usize| Targets::Classes(&CLASSES[y..y + 1]);
-    let value = |config: LossConfig, t: Targets<'_, f64>| {
+    let lab = |y: usize| TargetsView::Classes(&CLASSES[y..y + 1]);
+    let value = |config: LossConfig, t: TargetsView<'_, f64>| {
         config
             .build::<f64>()
             .unwrap()
@@ -364,16 +370,16 @@ fn values_by_hand() {
     let y = Mat::zeros(2, 2);
     let mut mse = MeanSquaredError::new().unwrap();
     let v = mse
-        .value_and_grad(f.as_ref(), Targets::Regression(y.as_ref()), None, None)
+        .value_and_grad(f.as_ref(), TargetsView::Regression(y.as_ref()), None, None)
         .unwrap();
     assert_eq!(v, 0.5 * (1.0 + 1.0 + 4.0) / 2.0);
     let v = mse
-        .value_and_grad(f.as_ref(), Targets::Classes(&[1, 0]), None, None)
+        .value_and_grad(f.as_ref(), TargetsView::Classes(&[1, 0]), None, None)
         .unwrap();
     assert_eq!(v, 0.5 * ((0.0 + 0.0) + (0.0 + 4.0)) / 2.0);
     let half = Mat::from_fn(2, 2, |_, _| 0.5);
     let v = mse
-        .value_and_grad(f.as_ref(), Targets::Soft(half.as_ref()), None, None)
+        .value_and_grad(f.as_ref(), TargetsView::Soft(half.as_ref()), None, None)
         .unwrap();
     assert_eq!(v, 0.5 * ((0.25 + 0.25) + (0.25 + 2.25)) / 2.0);
 }
@@ -383,10 +389,13 @@ fn stable_for_huge_logits_and_accuracy() {
     let z: Mat<f64> = Mat::from_fn(2, 2, |i, j| if i == j { 1e300 } else { -1e300 });
     let ce = CrossEntropy::new(0.0).unwrap();
     assert_eq!(
-        ce.evaluate(z.as_ref(), Targets::Classes(&[0, 1])).unwrap(),
+        ce.evaluate(z.as_ref(), TargetsView::Classes(&[0, 1]))
+            .unwrap(),
         0.0
     );
-    let l = ce.evaluate(z.as_ref(), Targets::Classes(&[1, 0])).unwrap();
+    let l = ce
+        .evaluate(z.as_ref(), TargetsView::Classes(&[1, 0]))
+        .unwrap();
     assert!(l.is_finite() && l > 1e299);
     // Every classification loss stays finite on them.
     for config in stateless_configs()
@@ -394,7 +403,7 @@ fn stable_for_huge_logits_and_accuracy() {
         .filter(LossConfig::is_classification)
     {
         let mut loss = config.build::<f64>().unwrap();
-        let (v, g) = grad_of(loss.as_mut(), z.as_ref(), Targets::Classes(&[1, 0]));
+        let (v, g) = grad_of(loss.as_mut(), z.as_ref(), TargetsView::Classes(&[1, 0]));
         assert!(
             v.is_finite() && flat(g.as_ref()).iter().all(|x| x.is_finite()),
             "{config:?}"
@@ -416,7 +425,7 @@ fn stable_for_huge_logits_and_accuracy() {
 fn gce_limits() {
     let z = logits();
     let p = softmax(z.as_ref());
-    let t = Targets::Classes(&LABELS);
+    let t = TargetsView::Classes(&LABELS);
     // q = 1: 1 − p_y = ½ ‖p − onehot(y)‖₁ (mean absolute error on the probabilities).
     let v1 = GeneralizedCrossEntropy::new(1.0)
         .unwrap()
@@ -568,7 +577,7 @@ fn invalid_hyperparameters_are_rejected() {
     }
     // The trainer rejects them too, before anything runs.
     let x = randn(4, 2, 1);
-    let data = Dataset::classification(x.as_ref(), &[0, 1, 0, 1]).unwrap();
+    let data = DatasetView::classification(x.as_ref(), &[0, 1, 0, 1]).unwrap();
     let mlp = Mlp::<f64>::init(
         Architecture::new(2, &[(3, Activation::Tanh)], 2).unwrap(),
         Init::XavierNormal,
@@ -619,23 +628,23 @@ fn malformed_targets_and_outputs_are_errors() {
         }])
     {
         let mut loss = config.build::<f64>().unwrap();
-        let ev = |t: Targets<'_, f64>| loss.evaluate(z.as_ref(), t);
+        let ev = |t: TargetsView<'_, f64>| loss.evaluate(z.as_ref(), t);
         if config.is_classification() {
             assert!(
                 matches!(
-                    ev(Targets::Regression(y.as_ref())),
+                    ev(TargetsView::Regression(y.as_ref())),
                     Err(Error::InvalidHyperparameter { name: "loss", .. })
                 ),
                 "{config:?}"
             );
         } else {
-            ev(Targets::Regression(y.as_ref())).unwrap();
+            ev(TargetsView::Regression(y.as_ref())).unwrap();
         }
         let mut s = soft();
         s[(1, 2)] = -0.1;
         s[(1, 3)] += 0.1;
         assert!(matches!(
-            ev(Targets::Soft(s.as_ref())),
+            ev(TargetsView::Soft(s.as_ref())),
             Err(Error::InvalidHyperparameter {
                 name: "soft target",
                 ..
@@ -644,7 +653,7 @@ fn malformed_targets_and_outputs_are_errors() {
         let mut s = soft();
         s[(3, 0)] += 1e-4;
         assert!(matches!(
-            ev(Targets::Soft(s.as_ref())),
+            ev(TargetsView::Soft(s.as_ref())),
             Err(Error::InvalidHyperparameter {
                 name: "soft target",
                 ..
@@ -652,10 +661,10 @@ fn malformed_targets_and_outputs_are_errors() {
         ));
         let mut s = soft();
         s[(3, 0)] += 1e-7; // within 1e-6·C
-        ev(Targets::Soft(s.as_ref())).unwrap();
+        ev(TargetsView::Soft(s.as_ref())).unwrap();
         s[(3, 0)] = f64::NAN;
         assert!(matches!(
-            ev(Targets::Soft(s.as_ref())),
+            ev(TargetsView::Soft(s.as_ref())),
             Err(Error::NonFinite {
                 what: "soft targets",
                 index: 12
@@ -663,18 +672,18 @@ fn malformed_targets_and_outputs_are_errors() {
         ));
         let s = soft();
         assert!(matches!(
-            ev(Targets::Soft(s.subrows(0, 6))),
+            ev(TargetsView::Soft(s.subrows(0, 6))),
             Err(Error::ShapeMismatch {
                 what: "targets",
                 ..
             })
         ));
         assert!(matches!(
-            ev(Targets::Classes(&LABELS[..6])),
+            ev(TargetsView::Classes(&LABELS[..6])),
             Err(Error::ShapeMismatch { what: "labels", .. })
         ));
         assert!(matches!(
-            ev(Targets::Classes(&[0, 1, 2, 3, 4, 0, 0])),
+            ev(TargetsView::Classes(&[0, 1, 2, 3, 4, 0, 0])),
             Err(Error::InvalidHyperparameter {
                 name: "class label",
                 ..
@@ -682,7 +691,7 @@ fn malformed_targets_and_outputs_are_errors() {
         ));
         let empty = Mat::<f64>::zeros(0, 4);
         assert!(matches!(
-            loss.evaluate(empty.as_ref(), Targets::Classes(&[])),
+            loss.evaluate(empty.as_ref(), TargetsView::Classes(&[])),
             Err(Error::EmptyBatch { .. })
         ));
         // A gradient buffer of the wrong shape.
@@ -692,7 +701,7 @@ fn malformed_targets_and_outputs_are_errors() {
         assert!(matches!(
             loss.value_and_grad(
                 z.as_ref(),
-                Targets::Classes(&LABELS),
+                TargetsView::Classes(&LABELS),
                 Some(&samples),
                 Some(g.as_mut())
             ),
@@ -714,7 +723,7 @@ fn non_finite_outputs_give_non_finite_values() {
         z[(2, 1)] = bad;
         for config in stateless_configs() {
             let mut loss = config.build::<f64>().unwrap();
-            for t in [Targets::Classes(&LABELS), Targets::Soft(s.as_ref())] {
+            for t in [TargetsView::Classes(&LABELS), TargetsView::Soft(s.as_ref())] {
                 let (v, g) = grad_of(loss.as_mut(), z.as_ref(), t);
                 assert!(!v.is_finite(), "{config:?}, {bad}: value {v}");
                 assert!((0..4).all(|c| g[(2, c)].is_nan()));
@@ -731,7 +740,7 @@ fn non_finite_outputs_give_non_finite_values() {
 fn elr_state_round_trip_and_errors() {
     let z = logits();
     let samples = [4usize, 0, 9, 2, 7, 1, 5];
-    let t = Targets::Classes(&LABELS);
+    let t = TargetsView::Classes(&LABELS);
     let mut elr = EarlyLearning::new(3.0, 0.7).unwrap();
     // Not prepared.
     assert!(matches!(
@@ -811,7 +820,7 @@ fn elr_state_round_trip_and_errors() {
             .unwrap_err(),
         elr.value_and_grad(
             z.subcols(0, 3),
-            Targets::Classes(&[0; 7]),
+            TargetsView::Classes(&[0; 7]),
             Some(&samples),
             None,
         )
@@ -892,7 +901,7 @@ fn elr_training_resumes_exactly() {
         Trainer::new(
             mlp,
             config,
-            Dataset::classification(x.as_ref(), &y).unwrap(),
+            DatasetView::classification(x.as_ref(), &y).unwrap(),
         )
         .unwrap()
     };
@@ -930,7 +939,7 @@ fn soft_one_hot_targets_train_like_labels() {
         },
         LossConfig::GeneralizedCrossEntropy { q: 0.7 },
     ] {
-        let run = |data: Dataset<'_, f64>| {
+        let run = |data: DatasetView<'_, f64>| {
             let mlp =
                 Mlp::<f64>::init(arch.clone(), Init::XavierNormal, &mut rng_from_seed(3)).unwrap();
             let config = TrainConfig {
@@ -943,17 +952,19 @@ fn soft_one_hot_targets_train_like_labels() {
             let h = t.run().unwrap();
             (t.into_model().params().to_vec(), h.epochs[2].train.loss)
         };
-        let (p_labels, l_labels) = run(Dataset::classification(x.as_ref(), &y).unwrap());
+        let (p_labels, l_labels) = run(DatasetView::classification(x.as_ref(), &y).unwrap());
         let (p_soft, l_soft) =
-            run(Dataset::new(x.as_ref(), Targets::Soft(onehot.as_ref())).unwrap());
+            run(DatasetView::new(x.as_ref(), TargetsView::Soft(onehot.as_ref())).unwrap());
         assert_eq!(p_labels, p_soft, "{loss:?}");
         assert_eq!(l_labels, l_soft);
     }
-    // Targets::rows views the same samples.
-    let t = Targets::Soft(onehot.as_ref());
-    assert!(matches!(t.rows(20, 4), Targets::Soft(m) if m.nrows() == 4 && m[(0, y[20])] == 1.0));
+    // TargetsView::rows views the same samples.
+    let t = TargetsView::Soft(onehot.as_ref());
+    assert!(
+        matches!(t.rows(20, 4), TargetsView::Soft(m) if m.nrows() == 4 && m[(0, y[20])] == 1.0)
+    );
     assert_eq!(
-        Targets::<f64>::Classes(&y).rows(3, 2).classes(),
+        TargetsView::<f64>::Classes(&y).rows(3, 2).classes(),
         Some(&y[3..5])
     );
 }
@@ -1006,7 +1017,7 @@ fn configs_names_and_serde() {
     assert!(!LossConfig::MeanSquaredError.is_classification());
     // The structs are the same losses as the configurations.
     let z = logits();
-    let t = Targets::Classes(&LABELS);
+    let t = TargetsView::Classes(&LABELS);
     let pairs: [(Box<dyn Loss<f64>>, LossConfig); 3] = [
         (
             Box::new(SymmetricCrossEntropy::new(0.1, 1.0, -4.0).unwrap()),
@@ -1051,9 +1062,12 @@ fn f32_matches_f64() {
             config.build::<f32>().unwrap(),
             config.build::<f64>().unwrap(),
         );
-        let cases: [(Targets<'_, f32>, Targets<'_, f64>); 2] = [
-            (Targets::Classes(&LABELS), Targets::Classes(&LABELS)),
-            (Targets::Soft(s32.as_ref()), Targets::Soft(s64r.as_ref())),
+        let cases: [(TargetsView<'_, f32>, TargetsView<'_, f64>); 2] = [
+            (TargetsView::Classes(&LABELS), TargetsView::Classes(&LABELS)),
+            (
+                TargetsView::Soft(s32.as_ref()),
+                TargetsView::Soft(s64r.as_ref()),
+            ),
         ];
         for (t32, t64) in cases {
             let mut g32 = Mat::<f32>::zeros(7, 4);
@@ -1107,9 +1121,9 @@ fn matches_numpy_fixture() {
     let soft = mat(&fx["soft"]);
     let regression = mat(&fx["regression"]);
     let targets = |kind: &str| match kind {
-        "classes" => Targets::Classes(&labels),
-        "soft" => Targets::Soft(soft.as_ref()),
-        "regression" => Targets::Regression(regression.as_ref()),
+        "classes" => TargetsView::Classes(&labels),
+        "soft" => TargetsView::Soft(soft.as_ref()),
+        "regression" => TargetsView::Regression(regression.as_ref()),
         other => panic!("unknown target kind {other}"),
     };
     let elr = &fx["elr"];

@@ -332,8 +332,8 @@ fn gzip_and_file_loading_never_panic() {
 
 /// A valid checkpoint text of a small run (the seed of the checkpoint mutations).
 fn checkpoint_text() -> String {
-    use mgs::train::{Dataset as TrainSet, LossConfig, TrainConfig, Trainer};
-    use mgs::{Activation, Architecture, Init, Mlp};
+    use mgs::train::{LossConfig, TrainConfig, Trainer};
+    use mgs::{Activation, Architecture, DatasetView, Init, Mlp};
     let x = faer::Mat::from_fn(12, 2, |i, j| ((i * 3 + j) % 5) as f64 - 2.0);
     let y: Vec<usize> = (0..12).map(|i| i % 2).collect();
     let arch = Architecture::new(2, &[(3, Activation::Tanh)], 2).unwrap();
@@ -350,10 +350,10 @@ fn checkpoint_text() -> String {
     let mut t = Trainer::new(
         mlp,
         config,
-        TrainSet::classification(x.as_ref(), &y).unwrap(),
+        DatasetView::classification(x.as_ref(), &y).unwrap(),
     )
     .unwrap()
-    .with_validation(TrainSet::classification(x.as_ref(), &y).unwrap())
+    .with_validation(DatasetView::classification(x.as_ref(), &y).unwrap())
     .unwrap();
     t.run_for(1).unwrap();
     t.checkpoint().to_text().unwrap()

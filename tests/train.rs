@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 use faer::{Mat, MatRef, Par};
+use mgs::data::{DatasetView, TargetsView};
 use mgs::derivatives::vjp_into;
 use mgs::train::{
-    Adam, AdamW, Checkpoint, Control, CrossEntropy, Dataset, DropoutPass, EarlyStopping, Loss,
-    LossConfig, MeanSquaredError, Optimizer, Regularizer, Schedule, Sgd, StepContext, Targets,
-    TrainConfig, Trainer, accuracy,
+    Adam, AdamW, Checkpoint, Control, CrossEntropy, DropoutPass, EarlyStopping, Loss, LossConfig,
+    MeanSquaredError, Optimizer, Regularizer, Schedule, Sgd, StepContext, TrainConfig, Trainer,
+    accuracy,
 };
 use mgs::{Activation, Architecture, Error, Init, Mlp, rng_from_seed};
 use rand_distr::{Distribution, Normal};
@@ -108,7 +109,7 @@ fn network_loss_gradient_matches_central_differences() {
                 .unwrap()
                 .value_and_grad(
                     pass.output(),
-                    Targets::Classes(&labels),
+                    TargetsView::Classes(&labels),
                     None,
                     Some(g_out.as_mut()),
                 )
@@ -262,7 +263,7 @@ fn schedules_and_bad_hyperparameters() {
     ));
 
     let (x, y) = blobs(8, 0);
-    let data = Dataset::classification(x.as_ref(), &y).unwrap();
+    let data = DatasetView::classification(x.as_ref(), &y).unwrap();
     let configs = [
         TrainConfig {
             batch_size: 0,
@@ -339,8 +340,8 @@ fn blob_config() -> TrainConfig {
 fn separable_blobs_reach_full_training_accuracy() {
     let (x, y) = blobs(64, 1);
     let (xt, yt) = blobs(32, 2);
-    let train = Dataset::classification(x.as_ref(), &y).unwrap();
-    let test = Dataset::classification(xt.as_ref(), &yt).unwrap();
+    let train = DatasetView::classification(x.as_ref(), &y).unwrap();
+    let test = DatasetView::classification(xt.as_ref(), &yt).unwrap();
     let mut trainer = Trainer::new(mlp(2, 16, 2, 0), blob_config(), train)
         .unwrap()
         .with_test(test)
@@ -389,9 +390,9 @@ fn regression_with_mse() {
         },
         ..TrainConfig::default()
     };
-    let data = Dataset::regression(x.as_ref(), y.as_ref()).unwrap();
+    let data = DatasetView::regression(x.as_ref(), y.as_ref()).unwrap();
     let init = mlp(2, 16, 1, 4);
-    let initial = mgs::train::evaluate(&init, &data, &MeanSquaredError, Par::Seq).unwrap();
+    let initial = mgs::train::evaluate(&init, data, &MeanSquaredError, Par::Seq).unwrap();
     let mut trainer = Trainer::new(init, config, data)
         .unwrap()
         .with_callback(mgs::train::progress_printer())
@@ -412,7 +413,7 @@ fn regression_with_mse() {
 
 fn final_norm(optimizer: Optimizer, l2: Option<f64>) -> f64 {
     let (x, y) = blobs(32, 5);
-    let data = Dataset::classification(x.as_ref(), &y).unwrap();
+    let data = DatasetView::classification(x.as_ref(), &y).unwrap();
     let config = TrainConfig {
         epochs: 15,
         batch_size: 8,
@@ -504,10 +505,10 @@ fn dropout_is_seeded_and_absent_at_evaluation() {
         let mut t = Trainer::new(
             mlp(2, 32, 2, 1),
             config,
-            Dataset::classification(xs.as_ref(), &ys).unwrap(),
+            DatasetView::classification(xs.as_ref(), &ys).unwrap(),
         )
         .unwrap()
-        .with_validation(Dataset::classification(xv.as_ref(), &yv).unwrap())
+        .with_validation(DatasetView::classification(xv.as_ref(), &yv).unwrap())
         .unwrap();
         let h = t.run().unwrap();
         (t, h)
@@ -522,13 +523,13 @@ fn dropout_is_seeded_and_absent_at_evaluation() {
     let val = h1.last().unwrap().val.unwrap();
     let plain_loss = CrossEntropy::new(0.0)
         .unwrap()
-        .evaluate(out.as_ref(), Targets::Classes(&yv))
+        .evaluate(out.as_ref(), TargetsView::Classes(&yv))
         .unwrap();
     assert_eq!(val.loss, plain_loss);
     assert_eq!(val.accuracy, Some(accuracy(out.as_ref(), &yv).unwrap()));
     assert_eq!(t1.predict(xv.as_ref()).unwrap(), out);
     assert_eq!(
-        t1.evaluate(&Dataset::classification(xv.as_ref(), &yv).unwrap())
+        t1.evaluate(DatasetView::classification(xv.as_ref(), &yv).unwrap())
             .unwrap(),
         val
     );
@@ -541,8 +542,8 @@ fn dropout_is_seeded_and_absent_at_evaluation() {
 /// run, shuffling, dropout masks, input noise, label smoothing, an L2 penalty, early stopping
 /// bookkeeping, and a monitor.
 fn resume_trainer<'a>(
-    train: Dataset<'a, f64>,
-    val: Dataset<'a, f64>,
+    train: DatasetView<'a, f64>,
+    val: DatasetView<'a, f64>,
     checkpoint: Option<mgs::train::AutoCheckpoint>,
 ) -> Trainer<'a, f64> {
     let config = TrainConfig {
@@ -603,8 +604,8 @@ impl<F: FnMut(&Mlp<f64>, usize) -> f64> mgs::train::Observer<f64> for MetricsEve
 fn checkpoint_round_trip_is_bit_exact() {
     let (x, y) = blobs(37, 12);
     let (xv, yv) = blobs(11, 13);
-    let train = Dataset::classification(x.as_ref(), &y).unwrap();
-    let val = Dataset::classification(xv.as_ref(), &yv).unwrap();
+    let train = DatasetView::classification(x.as_ref(), &y).unwrap();
+    let val = DatasetView::classification(xv.as_ref(), &yv).unwrap();
     let mut t = resume_trainer(train, val, None);
     t.run_for(2).unwrap();
     let ckpt = t.checkpoint();
@@ -636,7 +637,7 @@ fn checkpoint_round_trip_is_bit_exact() {
             batch_size: 4,
             ..TrainConfig::default()
         },
-        Dataset::classification(x32.as_ref(), &y32).unwrap(),
+        DatasetView::classification(x32.as_ref(), &y32).unwrap(),
     )
     .unwrap();
     t32.run().unwrap();
@@ -695,8 +696,8 @@ fn checkpoint_round_trip_is_bit_exact() {
 fn resumed_run_equals_uninterrupted_run() {
     let (x, y) = blobs(37, 12);
     let (xv, yv) = blobs(11, 13);
-    let train = Dataset::classification(x.as_ref(), &y).unwrap();
-    let val = Dataset::classification(xv.as_ref(), &yv).unwrap();
+    let train = DatasetView::classification(x.as_ref(), &y).unwrap();
+    let val = DatasetView::classification(xv.as_ref(), &yv).unwrap();
 
     let mut straight = resume_trainer(train, val, None);
     let full = straight.run().unwrap();
@@ -748,10 +749,10 @@ fn early_stopping_restores_the_best_parameters() {
     let mut t = Trainer::new(
         init.clone(),
         config,
-        Dataset::classification(x.as_ref(), &y).unwrap(),
+        DatasetView::classification(x.as_ref(), &y).unwrap(),
     )
     .unwrap()
-    .with_validation(Dataset::classification(xv.as_ref(), &yv).unwrap())
+    .with_validation(DatasetView::classification(xv.as_ref(), &yv).unwrap())
     .unwrap();
     let h = t.run().unwrap();
     assert_eq!(h.epochs.len(), 1);
@@ -765,7 +766,7 @@ fn early_stopping_restores_the_best_parameters() {
     let mut t = Trainer::new(
         init,
         blob_config(),
-        Dataset::classification(x.as_ref(), &y).unwrap(),
+        DatasetView::classification(x.as_ref(), &y).unwrap(),
     )
     .unwrap()
     .with_callback(|r, _| {
@@ -806,10 +807,10 @@ fn one_and_two_threads_give_identical_histories() {
             let mut t = Trainer::new(
                 net,
                 config,
-                Dataset::classification(x.as_ref(), &y).unwrap(),
+                DatasetView::classification(x.as_ref(), &y).unwrap(),
             )
             .unwrap()
-            .with_validation(Dataset::classification(xv.as_ref(), &yv).unwrap())
+            .with_validation(DatasetView::classification(xv.as_ref(), &yv).unwrap())
             .unwrap()
             .with_regularizer(mgs::train::L2Penalty::new(1e-3).unwrap())
             .unwrap();
@@ -849,7 +850,7 @@ fn huge_learning_rate_diverges_with_finite_best_parameters() {
     let mut t = Trainer::new(
         init.clone(),
         config,
-        Dataset::regression(x.as_ref(), y.as_ref()).unwrap(),
+        DatasetView::regression(x.as_ref(), y.as_ref()).unwrap(),
     )
     .unwrap();
     let err = t.run().unwrap_err();
@@ -919,7 +920,7 @@ impl Regularizer<f64> for Anchor {
 #[test]
 fn user_regularizer_plugs_in() {
     let (x, y) = blobs(30, 60);
-    let data = Dataset::classification(x.as_ref(), &y).unwrap();
+    let data = DatasetView::classification(x.as_ref(), &y).unwrap();
     let net = mlp(2, 8, 2, 61);
     let anchor: Vec<f64> = vec![0.25; net.n_params()];
     let make = |alpha: f64| Anchor {

@@ -8,11 +8,11 @@ use faer::{Mat, Par};
 use mgs::kernel::{KernelKind, Route, mgs_kernel};
 use mgs::metrics::{self, MetricsConfig};
 use mgs::train::{
-    Adam, Checkpoint, Control, Dataset, EarlyStopping, EpochRecord, Extremum, History,
-    KernelSummary, LossConfig, MgsMonitor, MgsRecord, MgsSelector, Mixup, Observation, ObserveMode,
-    Observer, Optimizer, SelectOn, TrainConfig, Trainer,
+    Adam, Checkpoint, Control, EarlyStopping, EpochRecord, Extremum, History, KernelSummary,
+    LossConfig, MgsMonitor, MgsRecord, MgsSelector, Mixup, Observation, ObserveMode, Observer,
+    Optimizer, SelectOn, TrainConfig, Trainer,
 };
-use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 use rand::RngExt;
 
 /// Three overlapping Gaussian blobs in 4 dimensions, with some labels flipped (so that the
@@ -68,10 +68,10 @@ fn trainer<'a>(d: &'a Data, cfg: TrainConfig) -> Trainer<'a, f64> {
     Trainer::new(
         model(3),
         cfg,
-        Dataset::classification(d.x.as_ref(), &d.y).unwrap(),
+        DatasetView::classification(d.x.as_ref(), &d.y).unwrap(),
     )
     .unwrap()
-    .with_validation(Dataset::classification(d.xv.as_ref(), &d.yv).unwrap())
+    .with_validation(DatasetView::classification(d.xv.as_ref(), &d.yv).unwrap())
     .unwrap()
 }
 
@@ -116,8 +116,8 @@ fn selection_keeps_the_epoch_with_the_lowest_validation_loss() {
         assert_eq!(sel.loss, min);
         let mut m = t.model().clone();
         m.set_params(&sel.params).unwrap();
-        let val = Dataset::classification(d.xv.as_ref(), &d.yv).unwrap();
-        let ev = mgs::train::evaluate(&m, &val, t.loss(), Par::Seq).unwrap();
+        let val = DatasetView::classification(d.xv.as_ref(), &d.yv).unwrap();
+        let ev = mgs::train::evaluate(&m, val, t.loss(), Par::Seq).unwrap();
         assert_eq!(ev, h.epochs[argmin].val.unwrap());
         // The best-accuracy epoch is the first with the highest validation accuracy.
         let best_acc = h

@@ -5,10 +5,9 @@ mod common;
 use faer::{Mat, Par};
 use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    Adam, Dataset, History, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig,
-    Trainer,
+    Adam, History, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer,
 };
-use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 use rand::RngExt;
 
 /// Three noisy Gaussian blobs in 5 dimensions.
@@ -45,7 +44,7 @@ fn train(alpha: Option<f64>, par: Par) -> (Vec<f64>, History) {
     let mut trainer = Trainer::new(
         mlp,
         config,
-        Dataset::classification(x.as_ref(), &y).unwrap(),
+        DatasetView::classification(x.as_ref(), &y).unwrap(),
     )
     .unwrap()
     .with_observer(monitor, ObserveMode::Every(4))
@@ -119,7 +118,8 @@ fn mgs_training_is_thread_count_independent() {
 
 #[test]
 fn weight_schedule_delays_ramps_and_caps_the_penalty() {
-    use mgs::train::{Regularizer, StepContext, Targets, WeightSchedule};
+    use mgs::data::TargetsView;
+    use mgs::train::{Regularizer, StepContext, WeightSchedule};
     let (x, y) = blobs(30, 5);
     let arch = Architecture::new(5, &[(16, Activation::Tanh)], 3).unwrap();
     let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(2)).unwrap();
@@ -137,7 +137,13 @@ fn weight_schedule_delays_ramps_and_caps_the_penalty() {
     // The penalty's value and the gradient it adds to `base`.
     let eval_on = |reg: &mut MgsRegularizer<f64>, epoch: usize, base: &[f64]| {
         let mut rng = rng_from_seed(1);
-        let mut ctx = StepContext::new(&mlp, x.as_ref(), Targets::Classes(&y), &mut rng, Par::Seq);
+        let mut ctx = StepContext::new(
+            &mlp,
+            x.as_ref(),
+            TargetsView::Classes(&y),
+            &mut rng,
+            Par::Seq,
+        );
         ctx.epoch = epoch;
         let mut g = base.to_vec();
         let v = reg.penalty(&mut ctx, &mut g).unwrap();

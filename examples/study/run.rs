@@ -8,11 +8,10 @@ use std::time::Instant;
 use faer::{Mat, Par};
 use mgs::kernel::KernelKind;
 use mgs::train::{
-    Adam, Control, CrossEntropy, Dataset, EpochRecord, Extremum, MgsMonitor, MgsSelector,
-    Observation, ObserveMode, Observer, Optimizer, SelectOn, TrainConfig, Trainer, accuracy,
-    evaluate,
+    Adam, Control, CrossEntropy, EpochRecord, Extremum, MgsMonitor, MgsSelector, Observation,
+    ObserveMode, Observer, Optimizer, SelectOn, TrainConfig, Trainer, accuracy, evaluate,
 };
-use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 
 use crate::data::{CellSeeds, Pool, Probe, RunData, prepare};
 use crate::method::Regularizer;
@@ -110,7 +109,12 @@ fn snapshot(
 ) -> mgs::Result<Snapshot> {
     let ce = CrossEntropy::new(0.0)?;
     let eval = |x: &Mat<f32>, y: &[usize]| -> mgs::Result<(f64, f64)> {
-        let e = evaluate(mlp, &Dataset::classification(x.as_ref(), y)?, &ce, Par::Seq)?;
+        let e = evaluate(
+            mlp,
+            DatasetView::classification(x.as_ref(), y)?,
+            &ce,
+            Par::Seq,
+        )?;
         Ok((
             e.accuracy.unwrap_or(f64::NAN),
             e.cross_entropy.unwrap_or(f64::NAN),
@@ -283,10 +287,16 @@ fn train(spec: &RunSpec, pool: &Pool, scale: &Scale, out: &mut RunRecord) -> mgs
     let noisy = corrupted_rows(&data);
     let every = ObserveMode::Every(spec.observe_every);
 
-    let train_set = Dataset::classification(data.x_train.as_ref(), &data.y_train)?;
+    let train_set = DatasetView::classification(data.x_train.as_ref(), &data.y_train)?;
     let mut trainer = Trainer::new(mlp, config, train_set)?
-        .with_validation(Dataset::classification(data.x_val.as_ref(), &data.y_val)?)?
-        .with_test(Dataset::classification(data.x_test.as_ref(), &data.y_test)?)?;
+        .with_validation(DatasetView::classification(
+            data.x_val.as_ref(),
+            &data.y_val,
+        )?)?
+        .with_test(DatasetView::classification(
+            data.x_test.as_ref(),
+            &data.y_test,
+        )?)?;
     trainer = match regularizer {
         Some(Regularizer::L2(r)) => trainer.with_regularizer(r)?,
         Some(Regularizer::Mgs(r)) => trainer.with_regularizer(*r)?,

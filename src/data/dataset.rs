@@ -258,10 +258,7 @@ impl Dataset {
 
     /// The features converted to `T` in a new `n × d` matrix.
     pub fn features_as<T: Float>(&self) -> Mat<T> {
-        let d = self.n_features;
-        Mat::from_fn(self.n_samples(), d, |i, j| {
-            T::from_f64(self.features[i * d + j])
-        })
+        row_major_as(&self.features, self.n_samples(), self.n_features)
     }
 
     /// The row-major feature buffer (`n · d` values).
@@ -307,9 +304,7 @@ impl Dataset {
                 })
             }
             Targets::Regression { values, n_targets } => {
-                Mat::from_fn(self.n_samples(), *n_targets, |i, j| {
-                    T::from_f64(values[i * n_targets + j])
-                })
+                row_major_as(values, self.n_samples(), *n_targets)
             }
         }
     }
@@ -387,6 +382,11 @@ impl Dataset {
             class_names: self.class_names.clone(),
         }
     }
+}
+
+/// The row-major `rows × cols` buffer `values` converted to `T` in a new matrix.
+fn row_major_as<T: Float>(values: &[f64], rows: usize, cols: usize) -> Mat<T> {
+    Mat::from_fn(rows, cols, |i, j| T::from_f64(values[i * cols + j]))
 }
 
 /// Checks that `rows × cols` values of `f64` fit in the crate's memory limit

@@ -1,6 +1,11 @@
 //! Datasets: bundled benchmarks, a CSV loader, splits, standardisation and label noise.
 //!
-//! * [`Dataset`]: `n × d` features (row-major `f64`) with class labels or regression targets;
+//! * [`Dataset`]: `n × d` features (row-major `f64`) with class labels or regression targets
+//!   ([`Targets`]), owned, with feature and class names;
+//! * [`DatasetView`]: inputs and targets ([`TargetsView`]) borrowed in a model's float type,
+//!   what the [`Trainer`](crate::train::Trainer) takes: [`Dataset::view`] (or `&dataset`)
+//!   borrows an owned dataset for an `f64` model without a copy, [`Dataset::cast`] converts it
+//!   once for an `f32` model ([`CastDataset`]);
 //! * bundled datasets compiled into the crate (see below), each checked against the length and
 //!   CRC-32 it was shipped with before it is parsed; the `.gz` files are read by [`gzip`];
 //! * [`parse_csv`] / [`load_csv`] for your own data (the format is documented on
@@ -41,8 +46,8 @@
 //! let (noisy_train, corrupted) = train.with_label_noise(LabelNoise::Symmetric, 0.2, &mut rng)?;
 //! let expected = (0.2 * train.n_samples() as f64).round() as usize;
 //! assert_eq!(corrupted.iter().filter(|&&c| c).count(), expected);
-//! let x = test.features_as::<f32>(); // ready for an `Mlp<f32>`
-//! assert_eq!((x.nrows(), x.ncols()), (test.n_samples(), 13));
+//! let test32 = test.cast::<f32>()?; // ready for an `Mlp<f32>`: `&test32` or `test32.view()`
+//! assert_eq!((test32.view().len(), test32.view().inputs().ncols()), (test.n_samples(), 13));
 //! # let _ = noisy_train;
 //! # Ok::<(), mgs::Error>(())
 //! ```
@@ -54,6 +59,7 @@ pub mod gzip;
 pub mod noise;
 mod split;
 mod standardize;
+mod view;
 
 pub use bundled::{
     MNIST1D_N_TRAIN, OPTDIGITS_N_TRAIN, breast_cancer, diabetes, digits, iris, letter, mnist_5k,
@@ -68,3 +74,5 @@ pub use split::{
     Split, random_split, stratified_split, subsample_indices_per_class, subsample_per_class,
 };
 pub use standardize::Standardizer;
+pub(crate) use view::check_labels;
+pub use view::{CastDataset, DatasetView, TargetsView};

@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand_distr::{Beta, Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, Targets};
+use crate::data::{DatasetView, TargetsView};
 use crate::{Error, Float, MgsRng, Result};
 
 /// Mixup of the training batches, with mixing weights `λ ~ Beta(α, α)`.
@@ -105,7 +105,7 @@ impl<T: Float> Default for Batch<T> {
 
 impl<T: Float> Batch<T> {
     /// Copies the rows `idx` (in that order) of `data` into the batch; clears any transform.
-    pub(crate) fn gather(&mut self, data: &Dataset<'_, T>, idx: &[usize]) {
+    pub(crate) fn gather(&mut self, data: &DatasetView<'_, T>, idx: &[usize]) {
         let x = data.inputs();
         self.indices.clear();
         self.indices.extend_from_slice(idx);
@@ -119,16 +119,16 @@ impl<T: Float> Batch<T> {
         self.mixed = false;
         self.labels.clear();
         let dense = match data.targets() {
-            Targets::Classes(labels) => {
+            TargetsView::Classes(labels) => {
                 self.kind = Kind::Classes;
                 self.labels.extend(idx.iter().map(|&i| labels[i]));
                 None
             }
-            Targets::Soft(y) => {
+            TargetsView::Soft(y) => {
                 self.kind = Kind::Soft;
                 Some(y)
             }
-            Targets::Regression(y) => {
+            TargetsView::Regression(y) => {
                 self.kind = Kind::Regression;
                 Some(y)
             }
@@ -154,11 +154,11 @@ impl<T: Float> Batch<T> {
     }
 
     /// The clean targets.
-    pub(crate) fn clean_targets(&self) -> Targets<'_, T> {
+    pub(crate) fn clean_targets(&self) -> TargetsView<'_, T> {
         match self.kind {
-            Kind::Classes => Targets::Classes(&self.labels),
-            Kind::Soft => Targets::Soft(self.dense.as_ref()),
-            Kind::Regression => Targets::Regression(self.dense.as_ref()),
+            Kind::Classes => TargetsView::Classes(&self.labels),
+            Kind::Soft => TargetsView::Soft(self.dense.as_ref()),
+            Kind::Regression => TargetsView::Regression(self.dense.as_ref()),
         }
     }
 
@@ -172,13 +172,13 @@ impl<T: Float> Batch<T> {
     }
 
     /// The targets the loss sees (soft or mixed after mixup).
-    pub(crate) fn targets(&self) -> Targets<'_, T> {
+    pub(crate) fn targets(&self) -> TargetsView<'_, T> {
         if !self.mixed {
             return self.clean_targets();
         }
         match self.kind {
-            Kind::Regression => Targets::Regression(self.mixed_targets.as_ref()),
-            Kind::Classes | Kind::Soft => Targets::Soft(self.mixed_targets.as_ref()),
+            Kind::Regression => TargetsView::Regression(self.mixed_targets.as_ref()),
+            Kind::Classes | Kind::Soft => TargetsView::Soft(self.mixed_targets.as_ref()),
         }
     }
 

@@ -27,15 +27,15 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{Checkpoint, Dataset, TrainConfig, Trainer};
-//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+//! use mgs::train::{Checkpoint, TrainConfig, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 //! let x = Mat::from_fn(20, 2, |i, j| ((i * 5 + j) % 7) as f64 - 3.0);
 //! let y: Vec<usize> = (0..20).map(|i| i % 2).collect();
 //! let arch = Architecture::new(2, &[(8, Activation::Tanh)], 2)?;
 //! let make = || {
 //!     let mlp = Mlp::init(arch.clone(), Init::XavierNormal, &mut rng_from_seed(1))?;
 //!     let config = TrainConfig { epochs: 4, batch_size: 5, ..TrainConfig::default() };
-//!     Trainer::new(mlp, config, Dataset::classification(x.as_ref(), &y)?)
+//!     Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)
 //! };
 //! let mut straight = make()?;
 //! straight.run()?;

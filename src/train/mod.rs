@@ -16,7 +16,6 @@
 //! - [`regularizer`] — the [`Regularizer`] trait and [`L2Penalty`];
 //! - [`mgs`] — the MGS penalty as a regulariser, the MGS monitor and selector;
 //! - [`dropout`] — training-mode forward pass with dropout masks and its VJP;
-//! - [`data`] — borrowed data sets;
 //! - `batch`, `step` — mini-batches, mixup and noise, the step (crate-private);
 //! - [`config`] — [`TrainConfig`] and its parts;
 //! - [`trainer`] — the loop; [`evaluate`](fn@evaluate) — evaluation mode;
@@ -26,8 +25,8 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{Adam, Dataset, L2Penalty, LossConfig, Mixup, Optimizer, TrainConfig, Trainer};
-//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+//! use mgs::train::{Adam, L2Penalty, LossConfig, Mixup, Optimizer, TrainConfig, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 //! let x = Mat::from_fn(32, 2, |i, j| ((i * 13 + j * 5) % 17) as f64 / 8.0 - 1.0);
 //! let y: Vec<usize> = (0..32).map(|i| usize::from(x[(i, 0)] > x[(i, 1)])).collect();
 //! let (xv, yv) = (x.subrows(0, 8), &y[..8]);
@@ -43,8 +42,8 @@
 //!     seed: 42,
 //!     ..TrainConfig::default()
 //! };
-//! let mut trainer = Trainer::new(mlp, config, Dataset::classification(x.as_ref(), &y)?)?
-//!     .with_validation(Dataset::classification(xv, yv)?)?
+//! let mut trainer = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)?
+//!     .with_validation(DatasetView::classification(xv, yv)?)?
 //!     .with_regularizer(L2Penalty::new(1e-4)?)?;
 //! let history = trainer.run()?;
 //! assert_eq!(history.epochs.len(), 5);
@@ -56,7 +55,6 @@
 mod batch;
 pub mod checkpoint;
 pub mod config;
-pub mod data;
 pub mod dropout;
 mod evaluate;
 pub mod history;
@@ -77,13 +75,12 @@ pub use checkpoint::{
     CHECKPOINT_FORMAT, CHECKPOINT_MAX_BYTES, CHECKPOINT_VERSION, Checkpoint, ComponentState,
 };
 pub use config::{AutoCheckpoint, EarlyStopping, SelectOn, TrainConfig};
-pub use data::Dataset;
 pub use dropout::{DropoutPass, check_dropout_rate};
 pub use evaluate::evaluate;
 pub use history::{EpochEvaluations, History, RunSummary};
 pub use loss::{
     Bootstrapping, CrossEntropy, EarlyLearning, GeneralizedCrossEntropy, Loss, LossConfig,
-    MeanSquaredError, SymmetricCrossEntropy, Targets, accuracy,
+    MeanSquaredError, SymmetricCrossEntropy, accuracy,
 };
 pub use mgs::{Extremum, MgsMonitor, MgsRegularizer, MgsSelector, WeightSchedule};
 pub use observer::{Control, Observation, ObserveMode, Observer, progress_printer};

@@ -16,8 +16,8 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{Control, Dataset, EpochRecord, ObserveMode, Observation, Observer, TrainConfig, Trainer};
-//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+//! use mgs::train::{Control, EpochRecord, ObserveMode, Observation, Observer, TrainConfig, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 //!
 //! /// Counts the epochs that improved the validation loss.
 //! #[derive(Debug, Default)]
@@ -37,8 +37,8 @@
 //! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(0))?;
 //! let config = TrainConfig { epochs: 6, batch_size: 8, ..TrainConfig::default() };
 //! let mut counter = Improvements::default();
-//! let history = Trainer::new(mlp, config, Dataset::classification(x.as_ref(), &y)?)?
-//!     .with_validation(Dataset::classification(x.as_ref(), &y)?)?
+//! let history = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)?
+//!     .with_validation(DatasetView::classification(x.as_ref(), &y)?)?
 //!     .with_observer(&mut counter, ObserveMode::NewBest)?
 //!     .run()?;
 //! let improved = history.epochs.iter().filter(|e| e.new_best).count();

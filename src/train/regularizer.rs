@@ -44,7 +44,7 @@
 //! let x = Mat::from_fn(3, 2, |i, j| (i as f64) - (j as f64));
 //! let labels = [0usize, 0, 0];
 //! let mut rng = rng_from_seed(1);
-//! let mut ctx = StepContext::new(&mlp, x.as_ref(), mgs::train::Targets::Classes(&labels), &mut rng, Par::Seq);
+//! let mut ctx = StepContext::new(&mlp, x.as_ref(), mgs::data::TargetsView::Classes(&labels), &mut rng, Par::Seq);
 //! let mut grad = vec![0.0; mlp.n_params()];
 //! let v = OutputPenalty { alpha: 0.5 }.penalty(&mut ctx, &mut grad)?;
 //! assert!(v > 0.0 && grad.iter().any(|g| *g != 0.0));
@@ -53,7 +53,7 @@
 
 use faer::{MatRef, Par};
 
-use super::Targets;
+use crate::data::TargetsView;
 use crate::{Error, Float, MgsRng, Mlp, Result};
 
 /// What a regulariser sees at one optimisation step.
@@ -64,7 +64,7 @@ pub struct StepContext<'a, T: Float> {
     /// The batch inputs (`B × d`), clean: without the trainer's input noise.
     pub inputs: MatRef<'a, T>,
     /// The batch targets.
-    pub targets: Targets<'a, T>,
+    pub targets: TargetsView<'a, T>,
     /// A seeded generator reserved for regularisers (e.g. subset sampling); its state is part
     /// of the trainer's checkpoint, so resumed runs draw the same numbers.
     pub rng: &'a mut MgsRng,
@@ -84,7 +84,7 @@ impl<'a, T: Float> StepContext<'a, T> {
     pub fn new(
         mlp: &'a Mlp<T>,
         inputs: MatRef<'a, T>,
-        targets: Targets<'a, T>,
+        targets: TargetsView<'a, T>,
         rng: &'a mut MgsRng,
         par: Par,
     ) -> Self {

@@ -10,9 +10,8 @@ use faer::{Mat, Par};
 use rand_distr::Normal;
 
 use super::batch::{Batch, Mixup};
-use super::{
-    Dataset, DropoutPass, Loss, Optimizer, OptimizerState, Regularizer, StepContext, TrainRngs,
-};
+use super::{DropoutPass, Loss, Optimizer, OptimizerState, Regularizer, StepContext, TrainRngs};
+use crate::data::DatasetView;
 use crate::derivatives::{VjpScratch, vjp_into_scratch};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
@@ -78,7 +77,7 @@ impl<T: Float> TrainStep<T> {
         &mut self,
         mlp: &mut Mlp<T>,
         parts: &mut StepParts<'_, '_, T>,
-        data: &Dataset<'_, T>,
+        data: &DatasetView<'_, T>,
         idx: &[usize],
         at: StepAt,
         penalty_sums: &mut [f64],

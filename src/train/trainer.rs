@@ -28,7 +28,8 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{Dataset, Optimizer, Sgd, TrainConfig, Trainer};
+//! use mgs::DatasetView;
+//! use mgs::train::{Optimizer, Sgd, TrainConfig, Trainer};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 //! // Two classes on either side of x₀ + x₁ = 0.
 //! let x = Mat::from_fn(40, 2, |i, j| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
@@ -41,7 +42,7 @@
 //!     optimizer: Optimizer::Sgd(Sgd { lr: 0.3, momentum: 0.9, ..Sgd::default() }),
 //!     ..TrainConfig::default()
 //! };
-//! let mut trainer = Trainer::new(mlp, config, Dataset::classification(x.as_ref(), &labels)?)?
+//! let mut trainer = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &labels)?)?
 //!     .with_observer_fn(|mlp, _epoch| {
 //!         let norm = mlp.params().iter().map(|p| p * p).sum::<f64>().sqrt();
 //!         Ok(vec![("param_norm".to_string(), norm)])
@@ -63,12 +64,14 @@ use faer::{Mat, MatRef};
 use rand::seq::SliceRandom;
 use rand_distr::Normal;
 
+use super::evaluate::evaluate_checked;
 use super::observer::{CallbackFn, MetricsFn};
 use super::step::{StepAt, StepParts, StepSettings, TrainStep};
 use super::{
-    Control, Dataset, EpochRecord, Evaluation, History, Loss, Observation, ObserveMode, Observer,
+    Control, EpochRecord, Evaluation, History, Loss, Observation, ObserveMode, Observer,
     OptimizerState, Regularizer, RunState, SelectOn, Selected, TrainConfig, TrainRngs, evaluate,
 };
+use crate::data::DatasetView;
 use crate::{Error, Float, Mlp, Result};
 
 /// An observer with the mode that says when it runs.
@@ -79,9 +82,9 @@ pub struct Trainer<'a, T: Float> {
     pub(super) mlp: Mlp<T>,
     pub(super) config: TrainConfig,
     pub(super) loss: Box<dyn Loss<T> + 'a>,
-    train: Dataset<'a, T>,
-    val: Option<Dataset<'a, T>>,
-    test: Option<Dataset<'a, T>>,
+    train: DatasetView<'a, T>,
+    val: Option<DatasetView<'a, T>>,
+    test: Option<DatasetView<'a, T>>,
     pub(super) regularizers: Vec<Box<dyn Regularizer<T> + 'a>>,
     pub(super) observers: Vec<Attached<'a, T>>,
     step: TrainStep<T>,
@@ -107,7 +110,18 @@ impl<T: Float> std::fmt::Debug for Trainer<'_, T> {
 impl<'a, T: Float> Trainer<'a, T> {
     /// A trainer for `mlp` on `train` (checked against the model and the loss); `config` is
     /// validated here.
-    pub fn new(mlp: Mlp<T>, config: TrainConfig, train: Dataset<'a, T>) -> Result<Self> {
+    ///
+    /// `train`, like the validation and test sets, is a [`DatasetView`] or anything that
+    /// converts into one: `&dataset` for an owned [`Dataset`](crate::data::Dataset) and an
+    /// `f64` model (borrowed, nothing copied), `&cast` for a
+    /// [`CastDataset`](crate::data::CastDataset) (e.g. `dataset.cast::<f32>()?`), or a view
+    /// of the caller's own matrices ([`DatasetView::classification`]).
+    pub fn new(
+        mlp: Mlp<T>,
+        config: TrainConfig,
+        train: impl Into<DatasetView<'a, T>>,
+    ) -> Result<Self> {
+        let train = train.into();
         config.check()?;
         let loss = config.loss.build::<T>()?;
         let noise = if config.input_noise_std > 0.0 {
@@ -185,14 +199,16 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// Adds a validation set (evaluated every epoch; drives the selection and early stopping).
-    pub fn with_validation(mut self, val: Dataset<'a, T>) -> Result<Self> {
+    pub fn with_validation(mut self, val: impl Into<DatasetView<'a, T>>) -> Result<Self> {
+        let val = val.into();
         val.check_model("validation inputs", self.mlp.arch(), self.loss.as_ref())?;
         self.val = Some(val);
         Ok(self)
     }
 
     /// Adds a test set (evaluated every epoch, never used for decisions).
-    pub fn with_test(mut self, test: Dataset<'a, T>) -> Result<Self> {
+    pub fn with_test(mut self, test: impl Into<DatasetView<'a, T>>) -> Result<Self> {
+        let test = test.into();
         test.check_model("test inputs", self.mlp.arch(), self.loss.as_ref())?;
         self.test = Some(test);
         Ok(self)
@@ -250,6 +266,21 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// Consumes the trainer, returning the model.
     pub fn into_model(self) -> Mlp<T> {
         self.mlp
+    }
+
+    /// The training set (as given, borrowed: for an owned dataset, a view of its buffers).
+    pub fn train_set(&self) -> DatasetView<'a, T> {
+        self.train
+    }
+
+    /// The validation set, if one was added.
+    pub fn validation_set(&self) -> Option<DatasetView<'a, T>> {
+        self.val
+    }
+
+    /// The test set, if one was added.
+    pub fn test_set(&self) -> Option<DatasetView<'a, T>> {
+        self.test
     }
 
     /// The configuration.
@@ -315,9 +346,15 @@ impl<'a, T: Float> Trainer<'a, T> {
             .collect()
     }
 
-    /// Evaluates the current model on `data` (evaluation mode).
-    pub fn evaluate(&self, data: &Dataset<'_, T>) -> Result<Evaluation> {
+    /// Evaluates the current model on `data` (evaluation mode; checked against the model and
+    /// the loss).
+    pub fn evaluate<'b>(&self, data: impl Into<DatasetView<'b, T>>) -> Result<Evaluation> {
         evaluate(&self.mlp, data, self.loss.as_ref(), self.config.par)
+    }
+
+    /// Evaluates the current model on one of the trainer's own sets (checked when added).
+    fn evaluate_set(&self, data: &DatasetView<'_, T>) -> Result<Evaluation> {
+        evaluate_checked(&self.mlp, data, self.loss.as_ref(), self.config.par)
     }
 
     /// The current model's outputs on `x` (evaluation mode: no dropout).
@@ -353,7 +390,7 @@ impl<'a, T: Float> Trainer<'a, T> {
             });
         }
         if self.state.selected.is_none() {
-            let initial = self.evaluate(self.val.as_ref().unwrap_or(&self.train))?;
+            let initial = self.evaluate_set(self.val.as_ref().unwrap_or(&self.train))?;
             self.state.selected = Some(Selected {
                 epoch: None,
                 loss: self.selection_loss(&initial),
@@ -489,7 +526,7 @@ impl<'a, T: Float> Trainer<'a, T> {
 
     /// Evaluations on the training, validation and test sets.
     fn evaluate_sets(&self) -> Result<(Evaluation, Option<Evaluation>, Option<Evaluation>)> {
-        let eval = |d: &Dataset<'_, T>| self.evaluate(d);
+        let eval = |d: &DatasetView<'_, T>| self.evaluate_set(d);
         let train = eval(&self.train)?;
         let val = self.val.as_ref().map(eval).transpose()?;
         let test = self.test.as_ref().map(eval).transpose()?;

@@ -2,7 +2,9 @@
 
 use faer::{MatMut, MatRef};
 
-use super::{Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows};
+use super::{
+    Loss, Softmax, TargetsView, check_classification_targets, check_hyper, mean_over_rows,
+};
 use crate::{Float, Result};
 
 /// Softmax cross-entropy on logits `z`, with label smoothing `ε ∈ [0, 1]` during training
@@ -42,7 +44,7 @@ impl CrossEntropy {
     fn value<T: Float>(
         &self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         eps: f64,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
@@ -60,7 +62,7 @@ impl<T: Float> Loss<T> for CrossEntropy {
         "cross_entropy"
     }
 
-    fn check_targets(&self, targets: &Targets<'_, T>) -> Result<()> {
+    fn check_targets(&self, targets: &TargetsView<'_, T>) -> Result<()> {
         check_classification_targets(
             targets,
             "cross-entropy needs class labels or soft targets, not regression targets",
@@ -70,14 +72,14 @@ impl<T: Float> Loss<T> for CrossEntropy {
     fn value_and_grad(
         &mut self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         _samples: Option<&[usize]>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
         self.value(outputs, targets, self.label_smoothing, grad)
     }
 
-    fn evaluate(&self, outputs: MatRef<'_, T>, targets: Targets<'_, T>) -> Result<f64> {
+    fn evaluate(&self, outputs: MatRef<'_, T>, targets: TargetsView<'_, T>) -> Result<f64> {
         self.value(outputs, targets, 0.0, None)
     }
 }

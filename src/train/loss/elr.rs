@@ -4,7 +4,8 @@ use faer::{MatMut, MatRef};
 
 use super::cross_entropy::cross_entropy_row;
 use super::{
-    CrossEntropy, Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows,
+    CrossEntropy, Loss, Softmax, TargetsView, check_classification_targets, check_hyper,
+    mean_over_rows,
 };
 use crate::{Error, Float, Result};
 
@@ -166,7 +167,7 @@ impl<T: Float> Loss<T> for EarlyLearning {
         "elr"
     }
 
-    fn check_targets(&self, targets: &Targets<'_, T>) -> Result<()> {
+    fn check_targets(&self, targets: &TargetsView<'_, T>) -> Result<()> {
         check_classification_targets(
             targets,
             "ELR needs class labels or soft targets, not regression targets",
@@ -196,7 +197,7 @@ impl<T: Float> Loss<T> for EarlyLearning {
     fn value_and_grad(
         &mut self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         samples: Option<&[usize]>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
@@ -243,7 +244,7 @@ impl<T: Float> Loss<T> for EarlyLearning {
         Ok(value)
     }
 
-    fn evaluate(&self, outputs: MatRef<'_, T>, targets: Targets<'_, T>) -> Result<f64> {
+    fn evaluate(&self, outputs: MatRef<'_, T>, targets: TargetsView<'_, T>) -> Result<f64> {
         Loss::<T>::check_targets(self, &targets)?;
         CrossEntropy::new(0.0)?.evaluate(outputs, targets)
     }

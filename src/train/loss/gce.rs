@@ -3,7 +3,7 @@
 use faer::{MatMut, MatRef};
 
 use super::{
-    Loss, Softmax, Targets, check_classification_targets, check_hyper, mean_over_rows, row,
+    Loss, Softmax, TargetsView, check_classification_targets, check_hyper, mean_over_rows, row,
 };
 use crate::{Float, Result};
 
@@ -39,7 +39,7 @@ impl GeneralizedCrossEntropy {
     fn value<T: Float>(
         &self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
         Loss::<T>::check_targets(self, &targets)?;
@@ -72,7 +72,7 @@ impl<T: Float> Loss<T> for GeneralizedCrossEntropy {
         "gce"
     }
 
-    fn check_targets(&self, targets: &Targets<'_, T>) -> Result<()> {
+    fn check_targets(&self, targets: &TargetsView<'_, T>) -> Result<()> {
         check_classification_targets(
             targets,
             "generalized cross-entropy needs class labels or soft targets, not regression targets",
@@ -82,14 +82,14 @@ impl<T: Float> Loss<T> for GeneralizedCrossEntropy {
     fn value_and_grad(
         &mut self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         _samples: Option<&[usize]>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
         self.value(outputs, targets, grad)
     }
 
-    fn evaluate(&self, outputs: MatRef<'_, T>, targets: Targets<'_, T>) -> Result<f64> {
+    fn evaluate(&self, outputs: MatRef<'_, T>, targets: TargetsView<'_, T>) -> Result<f64> {
         self.value(outputs, targets, None)
     }
 }

@@ -13,8 +13,8 @@
 //! The classification losses take logits `z`; `p = softmax(z)` and `log p` are evaluated
 //! stably, shifted by the row maximum `m` (first one on ties):
 //! `log p_c = (z_c − m) − ln(1 + Σ_{k ≠ argmax} e^{z_k − m})`. A sample's target distribution
-//! `q` is the one-hot vector of its class ([`Targets::Classes`]) or a given distribution
-//! ([`Targets::Soft`], e.g. from mixup). Their gradients all have the form
+//! `q` is the one-hot vector of its class ([`TargetsView::Classes`]) or a given distribution
+//! ([`TargetsView::Soft`], e.g. from mixup). Their gradients all have the form
 //! `∂L_i/∂z_k = Σ_c (∂L_i/∂p_c) p_c (δ_ck − p_k)`, written out in each loss's documentation.
 //!
 //! All arithmetic is done in `f64` whatever `T` (outputs are converted, gradients rounded to `T`
@@ -24,12 +24,13 @@
 //!
 //! ```
 //! use faer::Mat;
-//! use mgs::train::{CrossEntropy, Loss, LossConfig, Targets, accuracy};
+//! use mgs::data::TargetsView;
+//! use mgs::train::{CrossEntropy, Loss, LossConfig, accuracy};
 //! let logits = Mat::from_fn(2, 3, |i, c| if c == i { 2.0 } else { 0.0 });
 //! let labels = [0usize, 2];
 //! let mut ce = CrossEntropy::new(0.0)?;
 //! let mut grad = Mat::<f64>::zeros(2, 3);
-//! let l = ce.value_and_grad(logits.as_ref(), Targets::Classes(&labels), None, Some(grad.as_mut()))?;
+//! let l = ce.value_and_grad(logits.as_ref(), TargetsView::Classes(&labels), None, Some(grad.as_mut()))?;
 //! let p0 = 2f64.exp() / (2f64.exp() + 2.0);
 //! assert!((l - 0.5 * (-p0.ln() + (2f64.exp() + 2.0).ln())).abs() < 1e-15);
 //! assert!((grad[(0, 0)] - (p0 - 1.0) / 2.0).abs() < 1e-15);
@@ -37,7 +38,7 @@
 //! // The same loss built from a configuration.
 //! let boxed = LossConfig::default().build::<f64>()?;
 //! assert_eq!(boxed.name(), "cross_entropy");
-//! assert_eq!(boxed.evaluate(logits.as_ref(), Targets::Classes(&labels))?, l);
+//! assert_eq!(boxed.evaluate(logits.as_ref(), TargetsView::Classes(&labels))?, l);
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
@@ -59,71 +60,9 @@ pub use sce::SymmetricCrossEntropy;
 
 use faer::{MatMut, MatRef};
 
-use crate::error::{check_finite_mat, check_hyper};
+use crate::data::{TargetsView, check_labels};
+use crate::error::check_hyper;
 use crate::{Error, Float, Result};
-
-/// The targets of a batch or data set, one per sample (row of the outputs).
-#[derive(Debug, Clone, Copy)]
-pub enum Targets<'a, T: Float> {
-    /// Class labels in `0..C` (classification).
-    Classes(&'a [usize]),
-    /// `N × C` soft targets, each row a probability distribution (e.g. from mixup).
-    Soft(MatRef<'a, T>),
-    /// Real-valued targets, `N × C` (regression).
-    Regression(MatRef<'a, T>),
-}
-
-impl<'a, T: Float> Targets<'a, T> {
-    /// Number of samples.
-    pub fn len(&self) -> usize {
-        match self {
-            Targets::Classes(l) => l.len(),
-            Targets::Soft(y) | Targets::Regression(y) => y.nrows(),
-        }
-    }
-
-    /// True when there are no samples.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The class labels, if these are class targets.
-    pub fn classes(&self) -> Option<&[usize]> {
-        match self {
-            Targets::Classes(l) => Some(l),
-            Targets::Soft(_) | Targets::Regression(_) => None,
-        }
-    }
-
-    /// The targets of the samples `start..start + len` (a borrowed view, nothing copied).
-    ///
-    /// Panics if `start + len > self.len()`, like slice indexing.
-    pub fn rows(&self, start: usize, len: usize) -> Targets<'a, T> {
-        match *self {
-            Targets::Classes(l) => Targets::Classes(&l[start..start + len]),
-            Targets::Soft(y) => Targets::Soft(y.subrows(start, len)),
-            Targets::Regression(y) => Targets::Regression(y.subrows(start, len)),
-        }
-    }
-
-    /// Checks that there are `n` targets for a model with `c` outputs: labels below `c`; or an
-    /// `n × c` finite matrix, whose rows, for soft targets, are also non-negative and sum to 1
-    /// within `1e-6·c` (summed in `f64`).
-    pub fn check(&self, n: usize, c: usize) -> Result<()> {
-        match self {
-            Targets::Classes(labels) => check_labels(labels, n, c),
-            Targets::Soft(y) => {
-                check_target_shape(*y, n, c)?;
-                check_finite_mat("soft targets", *y)?;
-                check_distributions("soft target", *y, 1e-6 * c as f64)
-            }
-            Targets::Regression(y) => {
-                check_target_shape(*y, n, c)?;
-                check_finite_mat("targets", *y)
-            }
-        }
-    }
-}
 
 /// A loss on the network outputs (logits for the classification losses): an open trait, so a
 /// user can bring a loss.
@@ -135,15 +74,16 @@ impl<'a, T: Float> Targets<'a, T> {
 ///
 /// ```
 /// use faer::{Mat, MatMut, MatRef};
-/// use mgs::train::{Loss, MeanSquaredError, Targets};
+/// use mgs::data::TargetsView;
+/// use mgs::train::{Loss, MeanSquaredError};
 /// use mgs::Result;
 /// /// Twice the mean squared error, by delegation.
 /// #[derive(Debug)]
 /// struct DoubleMse(MeanSquaredError);
 /// impl Loss<f64> for DoubleMse {
 ///     fn name(&self) -> &str { "double_mse" }
-///     fn check_targets(&self, t: &Targets<'_, f64>) -> Result<()> { self.0.check_targets(t) }
-///     fn value_and_grad(&mut self, z: MatRef<'_, f64>, t: Targets<'_, f64>,
+///     fn check_targets(&self, t: &TargetsView<'_, f64>) -> Result<()> { self.0.check_targets(t) }
+///     fn value_and_grad(&mut self, z: MatRef<'_, f64>, t: TargetsView<'_, f64>,
 ///                       samples: Option<&[usize]>, grad: Option<MatMut<'_, f64>>) -> Result<f64> {
 ///         let mut grad = grad;
 ///         let v = self.0.value_and_grad(z, t, samples, grad.as_mut().map(|g| g.as_mut()))?;
@@ -152,14 +92,14 @@ impl<'a, T: Float> Targets<'a, T> {
 ///         }
 ///         Ok(2.0 * v)
 ///     }
-///     fn evaluate(&self, z: MatRef<'_, f64>, t: Targets<'_, f64>) -> Result<f64> {
+///     fn evaluate(&self, z: MatRef<'_, f64>, t: TargetsView<'_, f64>) -> Result<f64> {
 ///         Ok(2.0 * self.0.evaluate(z, t)?)
 ///     }
 /// }
 /// let mut loss = DoubleMse(MeanSquaredError::new()?);
 /// let z = Mat::from_fn(2, 1, |i, _| i as f64);
 /// let y = Mat::<f64>::zeros(2, 1);
-/// assert_eq!(loss.value_and_grad(z.as_ref(), Targets::Regression(y.as_ref()), None, None)?, 0.5);
+/// assert_eq!(loss.value_and_grad(z.as_ref(), TargetsView::Regression(y.as_ref()), None, None)?, 0.5);
 /// assert!(loss.set_state(&[1.0]).is_err()); // stateless: only the empty state
 /// # Ok::<(), mgs::Error>(())
 /// ```
@@ -170,7 +110,7 @@ pub trait Loss<T: Float>: std::fmt::Debug + Send {
 
     /// Errors unless targets of this kind suit the loss (cross-entropy family: `Classes` or
     /// `Soft`; MSE: all three).
-    fn check_targets(&self, targets: &Targets<'_, T>) -> Result<()>;
+    fn check_targets(&self, targets: &TargetsView<'_, T>) -> Result<()>;
 
     /// Called once by the trainer before training, with the number of training samples and of
     /// outputs (ELR allocates its per-sample targets here; stateless losses do nothing).
@@ -188,14 +128,14 @@ pub trait Loss<T: Float>: std::fmt::Debug + Send {
     fn value_and_grad(
         &mut self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         samples: Option<&[usize]>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64>;
 
     /// Evaluation-mode mean loss: no training-only terms (no label smoothing, no ELR term) and
     /// no change of state.
-    fn evaluate(&self, outputs: MatRef<'_, T>, targets: Targets<'_, T>) -> Result<f64>;
+    fn evaluate(&self, outputs: MatRef<'_, T>, targets: TargetsView<'_, T>) -> Result<f64>;
 
     /// The loss's state for checkpoints (ELR: its `N × C` target averages, row-major; empty
     /// for stateless losses).
@@ -245,62 +185,6 @@ pub fn accuracy<T: Float>(outputs: MatRef<'_, T>, labels: &[usize]) -> Result<f6
 // ---------------------------------------------------------------------------------------------
 // Shared by the built-in losses.
 
-fn check_target_shape<T: Float>(y: MatRef<'_, T>, n: usize, c: usize) -> Result<()> {
-    if (y.nrows(), y.ncols()) != (n, c) {
-        return Err(Error::ShapeMismatch {
-            what: "targets",
-            expected: (n, c),
-            found: (y.nrows(), y.ncols()),
-        });
-    }
-    Ok(())
-}
-
-/// Checks that every row of the finite matrix `rows` is non-negative and sums (in `f64`) to 1
-/// within `tol`.
-fn check_distributions<T: Float>(what: &'static str, rows: MatRef<'_, T>, tol: f64) -> Result<()> {
-    for i in 0..rows.nrows() {
-        let mut sum = 0.0f64;
-        for j in 0..rows.ncols() {
-            let v = rows[(i, j)].to_f64();
-            if v < 0.0 {
-                return Err(Error::InvalidHyperparameter {
-                    name: what,
-                    value: v,
-                    reason: "soft targets must be >= 0",
-                });
-            }
-            sum += v;
-        }
-        if (sum - 1.0).abs() > tol {
-            return Err(Error::InvalidHyperparameter {
-                name: what,
-                value: sum,
-                reason: "each row of soft targets must sum to 1 (within 1e-6·C)",
-            });
-        }
-    }
-    Ok(())
-}
-
-fn check_labels(labels: &[usize], n: usize, c: usize) -> Result<()> {
-    if labels.len() != n {
-        return Err(Error::ShapeMismatch {
-            what: "labels",
-            expected: (n, 1),
-            found: (labels.len(), 1),
-        });
-    }
-    match labels.iter().find(|&&l| l >= c) {
-        Some(&l) => Err(Error::InvalidHyperparameter {
-            name: "class label",
-            value: l as f64,
-            reason: "class labels must be below the number of outputs C",
-        }),
-        None => Ok(()),
-    }
-}
-
 fn check_outputs<T: Float>(outputs: MatRef<'_, T>, grad: &Option<MatMut<'_, T>>) -> Result<()> {
     if outputs.nrows() == 0 {
         return Err(Error::EmptyBatch { what: "outputs" });
@@ -335,31 +219,31 @@ fn needs_class_targets(reason: &'static str) -> Error {
 
 /// Rejects regression targets (the cross-entropy family takes class labels or soft targets).
 fn check_classification_targets<T: Float>(
-    targets: &Targets<'_, T>,
+    targets: &TargetsView<'_, T>,
     reason: &'static str,
 ) -> Result<()> {
     match targets {
-        Targets::Regression(_) => Err(needs_class_targets(reason)),
-        Targets::Classes(_) | Targets::Soft(_) => Ok(()),
+        TargetsView::Regression(_) => Err(needs_class_targets(reason)),
+        TargetsView::Classes(_) | TargetsView::Soft(_) => Ok(()),
     }
 }
 
 /// Writes the target row of sample `i` into `t` (length `C`): the smoothed one-hot vector
 /// `(1 − ε)·onehot(y_i) + ε/C`, the smoothed soft row `(1 − ε)·q_i + ε/C` (exactly `q_i` for
 /// `ε = 0`), or the regression row (the losses that take regression targets have `ε = 0`).
-fn target_row<T: Float>(targets: &Targets<'_, T>, i: usize, eps: f64, t: &mut [f64]) {
+fn target_row<T: Float>(targets: &TargetsView<'_, T>, i: usize, eps: f64, t: &mut [f64]) {
     let c = t.len();
     match targets {
-        Targets::Classes(labels) => {
+        TargetsView::Classes(labels) => {
             t.fill(eps / c as f64);
             t[labels[i]] += 1.0 - eps;
         }
-        Targets::Soft(y) => {
+        TargetsView::Soft(y) => {
             for (k, tk) in t.iter_mut().enumerate() {
                 *tk = (1.0 - eps) * y[(i, k)].to_f64() + eps / c as f64;
             }
         }
-        Targets::Regression(y) => {
+        TargetsView::Regression(y) => {
             for (k, tk) in t.iter_mut().enumerate() {
                 *tk = y[(i, k)].to_f64();
             }
@@ -375,7 +259,7 @@ fn target_row<T: Float>(targets: &Targets<'_, T>, i: usize, eps: f64, t: &mut [f
 /// gets the value NaN and a NaN gradient row without calling `row_loss`.
 fn mean_over_rows<T: Float>(
     outputs: MatRef<'_, T>,
-    targets: &Targets<'_, T>,
+    targets: &TargetsView<'_, T>,
     eps: f64,
     mut grad: Option<MatMut<'_, T>>,
     mut row_loss: impl FnMut(usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,

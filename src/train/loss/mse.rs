@@ -2,7 +2,7 @@
 
 use faer::{MatMut, MatRef};
 
-use super::{Loss, Targets, mean_over_rows};
+use super::{Loss, TargetsView, mean_over_rows};
 use crate::{Float, Result};
 
 /// Half the squared error, summed over the `C` outputs and averaged over the samples.
@@ -13,7 +13,7 @@ use crate::{Float, Result};
 /// - value: `L = (1/N) Σ_i ½ ‖f_i − y_i‖²`;
 /// - gradient: `∂L/∂f_ic = (f_ic − y_ic) / N`.
 ///
-/// Training and evaluation values are the same. Accepts all three kinds of [`Targets`].
+/// Training and evaluation values are the same. Accepts all three kinds of [`TargetsView`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MeanSquaredError;
 
@@ -27,7 +27,7 @@ impl MeanSquaredError {
     fn value<T: Float>(
         &self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
         mean_over_rows(outputs, &targets, 0.0, grad, |_, f, y, mut g| {
@@ -49,21 +49,21 @@ impl<T: Float> Loss<T> for MeanSquaredError {
         "mse"
     }
 
-    fn check_targets(&self, _targets: &Targets<'_, T>) -> Result<()> {
+    fn check_targets(&self, _targets: &TargetsView<'_, T>) -> Result<()> {
         Ok(())
     }
 
     fn value_and_grad(
         &mut self,
         outputs: MatRef<'_, T>,
-        targets: Targets<'_, T>,
+        targets: TargetsView<'_, T>,
         _samples: Option<&[usize]>,
         grad: Option<MatMut<'_, T>>,
     ) -> Result<f64> {
         self.value(outputs, targets, grad)
     }
 
-    fn evaluate(&self, outputs: MatRef<'_, T>, targets: Targets<'_, T>) -> Result<f64> {
+    fn evaluate(&self, outputs: MatRef<'_, T>, targets: TargetsView<'_, T>) -> Result<f64> {
         self.value(outputs, targets, None)
     }
 }

@@ -5,8 +5,8 @@
 //! ```
 //! use faer::Mat;
 //! use mgs::penalty::{KernelKind, PenaltyConfig, PenaltyMetric};
-//! use mgs::train::{Adam, Dataset, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer};
-//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+//! use mgs::train::{Adam, MgsMonitor, MgsRegularizer, ObserveMode, Optimizer, TrainConfig, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 //! let x = Mat::from_fn(40, 3, |i, j| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
 //! let y: Vec<usize> = (0..40).map(|i| usize::from(x[(i, 0)] + x[(i, 2)] > 0.0)).collect();
 //! let arch = Architecture::new(3, &[(16, Activation::Tanh)], 2)?;
@@ -22,7 +22,7 @@
 //!     optimizer: Optimizer::Adam(Adam { lr: 1e-2, ..Adam::default() }),
 //!     ..TrainConfig::default()
 //! };
-//! let history = Trainer::new(mlp, config, Dataset::classification(x.as_ref(), &y)?)?
+//! let history = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)?
 //!     .with_regularizer(MgsRegularizer::new(penalty)?)?
 //!     .with_observer(monitor, ObserveMode::Every(1))?
 //!     .run()?;
