@@ -15,7 +15,21 @@
 use crate::{Error, Float, Result};
 
 /// An elementwise activation `σ` of a hidden layer.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// Serialised (serde) by its [`name`](Activation::name): a parameterless activation as the
+/// string (`"tanh"`), one with a parameter as a one-entry object
+/// (`{"leaky_relu": {"slope": 0.01}}`, `{"elu": {"alpha": 1.0}}`). Like a value written in
+/// code, a deserialised activation is checked ([`Activation::check`]) where an
+/// [`Architecture`](crate::Architecture) is built from it, which the deserialisation of an architecture or a model does.
+///
+/// ```
+/// use mgs::Activation;
+/// assert_eq!(serde_json::to_string(&Activation::GeluTanh).unwrap(), r#""gelu_tanh""#);
+/// let elu: Activation = serde_json::from_str(r#"{"elu":{"alpha":0.5}}"#).unwrap();
+/// assert_eq!(elu, Activation::Elu { alpha: 0.5 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// `σ(z) = z`.
     Identity,

@@ -13,6 +13,7 @@
 //! - the MGS [`penalty`] with its exact gradient by two independent routes;
 //! - [`train`]ing with losses, optimisers, explicit regularisers, the MGS regulariser, MGS
 //!   monitoring and exact-resume checkpoints;
+//! - saving and loading models ([`model_file`]: versioned JSON that PyTorch reads directly);
 //! - bundled small [`data`]sets (UCI digits, breast cancer, wine, iris, diabetes), a CSV loader,
 //!   stratified splits, standardisation and label noise.
 //!
@@ -127,6 +128,7 @@ pub mod kernel;
 pub mod limits;
 pub mod metrics;
 pub mod mlp;
+pub mod model_file;
 mod parallel;
 pub mod penalty;
 pub mod simd;

@@ -51,8 +51,9 @@ use crate::{Error, Float, Result};
 /// The default relative jitter `ε` of the log-determinant metrics.
 pub const DEFAULT_JITTER: f64 = 1e-6;
 
-/// What [`metrics`] computes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What [`metrics`] computes (serde: missing fields take their [`Default`] values).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Relative jitter `ε > 0` of the log-determinants.
     pub jitter: f64,
@@ -78,7 +79,7 @@ impl MetricsConfig {
 }
 
 /// The spectral part of [`Metrics`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Spectrum {
     /// Eigenvalues of `K` (not jittered), nondecreasing.
     pub eigenvalues: Vec<f64>,
@@ -88,8 +89,9 @@ pub struct Spectrum {
     pub condition_number: f64,
 }
 
-/// All metrics of one kernel.
-#[derive(Debug, Clone, PartialEq)]
+/// All metrics of one kernel (serde: an object with these field names; every value is finite,
+/// so JSON numbers hold them exactly).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     /// Order `m` of the kernel.
     pub order: usize,

@@ -675,7 +675,8 @@ fn checkpoint_round_trip_is_bit_exact() {
         Checkpoint::<f64>::load(&bad),
         Err(Error::Format { .. })
     ));
-    std::fs::write(&bad, text.replacen("\"version\":2", "\"version\":99", 1)).unwrap();
+    let version = format!("\"version\":{}", mgs::train::CHECKPOINT_VERSION);
+    std::fs::write(&bad, text.replacen(&version, "\"version\":99", 1)).unwrap();
     match Checkpoint::<f64>::load(&bad) {
         Err(Error::Format { reason }) => assert!(reason.contains("version 99"), "{reason}"),
         other => panic!("other version gave {other:?}"),

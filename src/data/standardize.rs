@@ -22,13 +22,72 @@ use crate::data::Dataset;
 use crate::{Error, Result};
 
 /// Per-feature mean and standard deviation fitted on one dataset.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde: `{"mean": [...], "std": [...]}`, deserialised through [`Standardizer::from_stats`]
+/// (so with its checks).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "StandardizerStats")]
 pub struct Standardizer {
     mean: Vec<f64>,
     std: Vec<f64>,
 }
 
+/// The serde form of a [`Standardizer`] as read (unchecked).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandardizerStats {
+    mean: Vec<f64>,
+    std: Vec<f64>,
+}
+
+impl TryFrom<StandardizerStats> for Standardizer {
+    type Error = Error;
+
+    fn try_from(stats: StandardizerStats) -> Result<Self> {
+        Standardizer::from_stats(stats.mean, stats.std)
+    }
+}
+
 impl Standardizer {
+    /// A standardiser with given statistics (e.g. saved earlier, or from another library):
+    /// `mean` and `std` of equal, non-zero length ([`Error::LengthMismatch`],
+    /// [`Error::EmptyBatch`]), every mean finite ([`Error::NonFinite`] naming the first
+    /// offending entry) and every standard deviation finite and `> 0`
+    /// ([`Error::InvalidHyperparameter`] with the first offending value).
+    ///
+    /// ```
+    /// use mgs::data::Standardizer;
+    /// let s = Standardizer::from_stats(vec![1.0, -2.0], vec![0.5, 4.0])?;
+    /// let mut row = [2.0, 2.0];
+    /// s.transform_in_place(&mut row, 2)?;
+    /// assert_eq!(row, [2.0, 1.0]);
+    /// assert!(Standardizer::from_stats(vec![0.0], vec![0.0]).is_err());
+    /// # Ok::<(), mgs::Error>(())
+    /// ```
+    pub fn from_stats(mean: Vec<f64>, std: Vec<f64>) -> Result<Self> {
+        if mean.is_empty() {
+            return Err(Error::EmptyBatch {
+                what: "standardisation statistics",
+            });
+        }
+        if std.len() != mean.len() {
+            return Err(Error::LengthMismatch {
+                what: "standard deviations (one per mean)",
+                expected: mean.len(),
+                found: std.len(),
+            });
+        }
+        crate::error::check_finite("standardisation means", &mean)?;
+        if let Some(&value) = std.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(Error::InvalidHyperparameter {
+                name: "standardizer.std",
+                value,
+                reason: "every standard deviation must be finite and > 0",
+            });
+        }
+        Ok(Self { mean, std })
+    }
+
     /// Fits the column means and population standard deviations of `train`'s features.
     ///
     /// Each column is scaled by the power of two `2^e` at or above its largest magnitude before

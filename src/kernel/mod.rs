@@ -122,7 +122,9 @@ impl KernelKind {
 }
 
 /// How a kernel (or a penalty gradient) is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Route {
     /// Through the explicit Jacobian `J` (the reference route).
     Explicit,

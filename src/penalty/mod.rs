@@ -52,7 +52,9 @@ use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum PenaltyMetric {
     /// `tr(K)/m`: shrinks gradient norms.
     Trace,
@@ -101,7 +103,7 @@ impl PenaltyMetric {
 /// assert!(!hinge.is_active(-2.0));
 /// assert_eq!(PenaltyBound::Unbounded.apply(-3.0), -3.0);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PenaltyBound {
     /// `g(K)` itself.
     #[default]
@@ -153,7 +155,13 @@ impl PenaltyBound {
 /// kernel carries `f32` rounding into the `f64` factorisation; when gradients become nearly aligned a
 /// jitter of `1e-6` may no longer keep `K_ε` positive definite (`Error::NotPositiveDefinite`):
 /// use `1e-4` there.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde: an object with the field names below (variants by their Rust names, as for
+/// [`KernelKind`]); missing fields take their [`Default`] values, unknown ones are refused.
+/// Like a value written in code, a deserialised configuration is validated where it is used
+/// ([`Penalty::new`], [`MgsRegularizer::new`](crate::train::MgsRegularizer::new)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PenaltyConfig {
     /// The metric `g`.
     pub metric: PenaltyMetric,

@@ -10,7 +10,7 @@
 //! **File layout.** One header line, then the payload:
 //!
 //! ```text
-//! {"format":"mgs-train-checkpoint","version":2,"precision":"f64","payload_bytes":…,"crc32":…}
+//! {"format":"mgs-train-checkpoint","version":3,"precision":"f64","payload_bytes":…,"crc32":…}
 //! {…the payload: JSON of the checkpoint…}
 //! ```
 //!
@@ -58,19 +58,23 @@ use serde::{Deserialize, Serialize};
 
 use super::io::write_atomic;
 use super::{RunState, Trainer, json};
-use crate::{Error, Float, Mlp, Result};
+use crate::{Activation, Error, Float, Result};
 
 /// The `format` tag of a checkpoint file.
 pub const CHECKPOINT_FORMAT: &str = "mgs-train-checkpoint";
 
 /// The checkpoint layout version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 2;
+///
+/// Version 3 writes the hidden activations in their serde form (`"tanh"`,
+/// `{"leaky_relu":{"slope":0.01}}`, as in the model file of [`crate::model_file`]) where
+/// version 2 wrote their `Debug` strings; nothing else changed.
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// The default bound on a checkpoint file's size in [`Checkpoint::load`]: 1 GiB.
 pub const CHECKPOINT_MAX_BYTES: u64 = 1 << 30;
 
 /// `"f32"` or `"f64"`.
-fn precision<T: Float>() -> &'static str {
+pub(crate) fn precision<T: Float>() -> &'static str {
     if std::mem::size_of::<T>() == 4 {
         "f32"
     } else {
@@ -107,8 +111,8 @@ struct Header {
 pub struct Checkpoint<T: Float> {
     /// The model's widths `n_0, …, n_L`.
     pub widths: Vec<usize>,
-    /// The hidden activations (their `Debug` form, parameters included).
-    pub activations: Vec<String>,
+    /// The hidden activations, parameters included.
+    pub activations: Vec<Activation>,
     /// The flat parameters.
     #[serde(with = "json::vec")]
     pub params: Vec<T>,
@@ -118,14 +122,6 @@ pub struct Checkpoint<T: Float> {
     pub regularizers: Vec<ComponentState>,
     /// The observers' states, in order.
     pub observers: Vec<ComponentState>,
-}
-
-fn activation_names<T: Float>(mlp: &Mlp<T>) -> Vec<String> {
-    mlp.arch()
-        .activations()
-        .iter()
-        .map(|a| format!("{a:?}"))
-        .collect()
 }
 
 impl<T: Float> Checkpoint<T> {
@@ -230,7 +226,7 @@ impl<T: Float> Trainer<'_, T> {
     pub fn checkpoint(&self) -> Checkpoint<T> {
         Checkpoint {
             widths: self.mlp.arch().widths().to_vec(),
-            activations: activation_names(&self.mlp),
+            activations: self.mlp.arch().activations().to_vec(),
             params: self.mlp.params().to_vec(),
             state: self.state.clone(),
             regularizers: self
@@ -265,15 +261,14 @@ impl<T: Float> Trainer<'_, T> {
     /// rejecting its state may leave earlier ones restored).
     pub fn restore(&mut self, ckpt: &Checkpoint<T>) -> Result<()> {
         ckpt.validate()?;
-        if ckpt.widths != self.mlp.arch().widths()
-            || ckpt.activations != activation_names(&self.mlp)
-        {
+        let arch = self.mlp.arch();
+        if ckpt.widths != arch.widths() || ckpt.activations != arch.activations() {
             return Err(format_err(format!(
                 "checkpoint is for widths {:?} with activations {:?}, the model has {:?} with {:?}",
                 ckpt.widths,
                 ckpt.activations,
-                self.mlp.arch().widths(),
-                activation_names(&self.mlp)
+                arch.widths(),
+                arch.activations()
             )));
         }
         let p = self.mlp.n_params();

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use faer::Par;
+use serde::{Deserialize, Serialize};
 
 use super::{LossConfig, Mixup, Optimizer, Schedule, check_dropout_rate};
 use crate::{Error, Result};
 
 /// Which loss on the validation set selects the checkpoint (and drives early stopping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SelectOn {
     /// The run's own loss in evaluation mode ([`Evaluation::loss`](super::Evaluation::loss)).
     #[default]
@@ -20,7 +21,8 @@ pub enum SelectOn {
 
 /// Early stopping: the loop's selection (lowest validation loss) plus a stop after `patience`
 /// epochs without an improvement.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Stop after this many epochs (≥ 1) without an improvement.
     pub patience: usize,
@@ -53,7 +55,8 @@ impl EarlyStopping {
 }
 
 /// Save a checkpoint automatically every `every` epochs and at the end of the run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutoCheckpoint {
     /// The checkpoint file (overwritten atomically each time); its folder must exist when the
     /// trainer is built.
@@ -64,7 +67,27 @@ pub struct AutoCheckpoint {
 
 /// Everything that configures a run. Validated once by [`check`](Self::check) (called by
 /// [`Trainer::new`](super::Trainer::new)).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde: an object with the field names below (enum variants by their Rust names, e.g.
+/// `"optimizer": {"Adam": {"lr": 0.001, …}}`); missing fields take their [`Default`] values,
+/// unknown ones are refused. **`par` is not serialised** ([`faer::Par`] has no serde form):
+/// a deserialised configuration has `par: Par::Seq`; set the parallelism after reading it. Like
+/// a value written in code, a deserialised configuration is validated by
+/// [`Trainer::new`](super::Trainer::new) (or [`check`](Self::check)).
+///
+/// ```
+/// use mgs::faer::Par;
+/// use mgs::train::{Mixup, TrainConfig};
+/// let config = TrainConfig { epochs: 3, mixup: Some(Mixup::new(0.2)?), par: Par::rayon(2), ..TrainConfig::default() };
+/// let text = serde_json::to_string(&config).unwrap();
+/// let back: TrainConfig = serde_json::from_str(&text).unwrap();
+/// assert_eq!(back, TrainConfig { par: Par::Seq, ..config });
+/// let short: TrainConfig = serde_json::from_str(r#"{"epochs": 50, "batch_size": 16}"#).unwrap();
+/// assert_eq!((short.epochs, short.batch_size, short.seed), (50, 16, 0));
+/// # Ok::<(), mgs::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     /// Total number of epochs `E` of the run (also the horizon of the cosine schedule).
     pub epochs: usize,
@@ -94,8 +117,15 @@ pub struct TrainConfig {
     pub early_stopping: Option<EarlyStopping>,
     /// Automatic checkpoints.
     pub checkpoint: Option<AutoCheckpoint>,
-    /// Parallelism for the forward and backward passes and the evaluations.
+    /// Parallelism for the forward and backward passes and the evaluations (not serialised:
+    /// `Par::Seq` when deserialised).
+    #[serde(skip, default = "sequential")]
     pub par: Par,
+}
+
+/// The parallelism of a deserialised [`TrainConfig`].
+fn sequential() -> Par {
+    Par::Seq
 }
 
 impl Default for TrainConfig {
