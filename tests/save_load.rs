@@ -12,10 +12,10 @@ use mgs::metrics::{MetricsConfig, metrics};
 use mgs::model_file::{MLP_FORMAT, MLP_VERSION};
 use mgs::penalty::{PenaltyBound, PenaltyConfig, PenaltyMetric};
 use mgs::train::{
-    AutoCheckpoint, Checkpoint, Dataset, EarlyStopping, History, L2Penalty, LossConfig, MgsMonitor,
+    AutoCheckpoint, Checkpoint, EarlyStopping, History, L2Penalty, LossConfig, MgsMonitor,
     MgsRegularizer, Mixup, ObserveMode, Optimizer, Schedule, SelectOn, Sgd, TrainConfig, Trainer,
 };
-use mgs::{Activation, Architecture, Error, Float, Mlp};
+use mgs::{Activation, Architecture, DatasetView, Error, Float, Mlp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -564,23 +564,27 @@ fn trainer(epochs: usize) -> Trainer<'static, f64> {
         subset: Some(6),
         ..PenaltyConfig::default()
     };
-    Trainer::new(mlp, config, Dataset::classification(x.as_ref(), y).unwrap())
-        .unwrap()
-        .with_validation(Dataset::classification(x.subrows(0, 9), &y[..9]).unwrap())
-        .unwrap()
-        .with_regularizer(L2Penalty::new(1e-3).unwrap())
-        .unwrap()
-        .with_regularizer(MgsRegularizer::new(penalty).unwrap())
-        .unwrap()
-        .with_observer(
-            MgsMonitor::new(&[KernelKind::Traced, KernelKind::Full], 1e-6)
-                .unwrap()
-                .with_probe("train", x.subrows(0, 8))
-                .unwrap()
-                .with_layers(true),
-            ObserveMode::Every(1),
-        )
-        .unwrap()
+    Trainer::new(
+        mlp,
+        config,
+        DatasetView::classification(x.as_ref(), y).unwrap(),
+    )
+    .unwrap()
+    .with_validation(DatasetView::classification(x.subrows(0, 9), &y[..9]).unwrap())
+    .unwrap()
+    .with_regularizer(L2Penalty::new(1e-3).unwrap())
+    .unwrap()
+    .with_regularizer(MgsRegularizer::new(penalty).unwrap())
+    .unwrap()
+    .with_observer(
+        MgsMonitor::new(&[KernelKind::Traced, KernelKind::Full], 1e-6)
+            .unwrap()
+            .with_probe("train", x.subrows(0, 8))
+            .unwrap()
+            .with_layers(true),
+        ObserveMode::Every(1),
+    )
+    .unwrap()
 }
 
 #[test]
