@@ -119,6 +119,7 @@ pub mod architecture;
 pub mod data;
 pub mod derivatives;
 pub mod error;
+pub mod export;
 pub mod float;
 pub mod init;
 pub mod jacobian;

@@ -60,7 +60,7 @@ pub mod data;
 pub mod dropout;
 mod evaluate;
 pub mod history;
-mod io;
+pub(crate) mod io;
 mod json;
 pub mod loss;
 pub mod mgs;
