@@ -120,6 +120,7 @@ pub mod architecture;
 pub mod data;
 pub mod derivatives;
 pub mod error;
+pub mod export;
 pub mod float;
 pub mod guide;
 pub mod init;

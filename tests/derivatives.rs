@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{all_activations, fd_gradient, flat, inputs, model, rel_err, vector};
+use approx::abs_diff_eq;
+use common::{all_activations, fd_gradient, flat, inputs, max_abs, model, vector};
 use faer::{Mat, Par};
 use mgs::derivatives::{hvp, jvp, vjp};
 use mgs::{Activation, Jacobian, Mlp};
@@ -50,9 +51,8 @@ fn vjp_jvp_hvp_match_finite_differences_for_every_activation() {
                 let fd = fd_gradient(mlp.params(), 1e-5, |t| weighted_output(&mlp, t, &x, &u));
                 let back = vjp(&mlp, &cache, u.as_ref(), Par::Seq).unwrap();
                 assert!(
-                    rel_err(&back.params, &fd) <= 1e-6,
-                    "{ctx}: vjp {}",
-                    rel_err(&back.params, &fd)
+                    abs_diff_eq!(back.params[..], fd[..], epsilon = 1e-6 * max_abs(&fd)),
+                    "{ctx}: vjp"
                 );
 
                 // VJP (inputs)
@@ -62,7 +62,11 @@ fn vjp_jvp_hvp_match_finite_differences_for_every_activation() {
                     weighted_output(&mlp, mlp.params(), &xm, &u)
                 });
                 assert!(
-                    rel_err(&flat(back.inputs.as_ref()), &fdx) <= 1e-6,
+                    abs_diff_eq!(
+                        flat(back.inputs.as_ref())[..],
+                        fdx[..],
+                        epsilon = 1e-6 * max_abs(&fdx)
+                    ),
                     "{ctx}: vjp inputs"
                 );
 
@@ -83,7 +87,14 @@ fn vjp_jvp_hvp_match_finite_differences_for_every_activation() {
                     .map(|(a, b)| (a - b) / (2.0 * h))
                     .collect();
                 let jv = jvp(&mlp, &cache, Some(&v), None, Par::Seq).unwrap();
-                assert!(rel_err(&flat(jv.as_ref()), &fd_jvp) <= 1e-6, "{ctx}: jvp");
+                assert!(
+                    abs_diff_eq!(
+                        flat(jv.as_ref())[..],
+                        fd_jvp[..],
+                        epsilon = 1e-6 * max_abs(&fd_jvp)
+                    ),
+                    "{ctx}: jvp"
+                );
 
                 // HVP = d/dh VJP(θ + h v)
                 let grad_at = |t: Vec<f64>| {
@@ -136,7 +147,14 @@ fn dot_product_test_and_forward_vs_reverse_jacobian() {
             );
             let jr = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
             let jf = Jacobian::forward(&mlp, x.as_ref(), Par::Seq).unwrap();
-            assert!(rel_err(jf.data(), jr.data()) <= 1e-12, "{act:?}: J modes");
+            assert!(
+                abs_diff_eq!(
+                    jf.data()[..],
+                    jr.data()[..],
+                    epsilon = 1e-12 * max_abs(jr.data())
+                ),
+                "{act:?}: J modes"
+            );
         }
     }
 }

@@ -11,6 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use approx::abs_diff_eq;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::derivatives::{Signals, hvp, jvp, vjp};
@@ -90,10 +91,6 @@ fn panic_message(f: impl FnOnce()) -> String {
 
 fn arch(d: usize, hidden: &[(usize, Activation)], c: usize) -> Architecture {
     Architecture::new(d, hidden, c).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,7 +477,10 @@ fn spd_kernels_near_the_largest_and_smallest_values_factorise() {
         let k = Mat::<f64>::from_fn(2, 2, |i, j| if i == j { d } else { 0.0 });
         let want = d.ln() + (1.0 + eps).ln();
         let got = metrics::logdet(k.as_ref(), eps, Par::Seq).unwrap();
-        assert!(rel(got, want) < 1e-14, "{d}: {got} vs {want}");
+        assert!(
+            abs_diff_eq!(got, want, epsilon = 1e-14 * want.abs()),
+            "{d}: {got} vs {want}"
+        );
         let n = metrics::normalized_logdet(k.as_ref(), eps, Par::Seq).unwrap();
         assert!((n - (1.0 + eps).ln()).abs() < 1e-12, "{d}: {n}");
         let all = metrics::metrics(k.as_ref(), &MetricsConfig::default(), Par::Seq).unwrap();
@@ -491,7 +491,7 @@ fn spd_kernels_near_the_largest_and_smallest_values_factorise() {
         assert_eq!(spectrum.condition_number, 1.0);
         assert!((spectrum.effective_rank - 2.0).abs() < 1e-14);
         assert!(
-            rel(spectrum.eigenvalues[0], d) < 1e-13,
+            abs_diff_eq!(spectrum.eigenvalues[0], d, epsilon = 1e-13 * d.abs()),
             "{:?}",
             spectrum.eigenvalues
         );
@@ -500,14 +500,20 @@ fn spd_kernels_near_the_largest_and_smallest_values_factorise() {
     let s = 1e308;
     let k = Mat::<f64>::from_fn(2, 2, |i, j| if i == j { s } else { s / 2.0 });
     let want = s.ln() + 0.5 * ((1.0 + eps) * (1.0 + eps) - 0.25f64).ln();
-    assert!(rel(metrics::logdet(k.as_ref(), eps, Par::Seq).unwrap(), want) < 1e-14);
+    let got = metrics::logdet(k.as_ref(), eps, Par::Seq).unwrap();
+    assert!(
+        abs_diff_eq!(got, want, epsilon = 1e-14 * want.abs()),
+        "{got} vs {want}"
+    );
     let eig = metrics::eigenvalues(k.as_ref(), Par::Seq).unwrap();
     assert!(
-        rel(eig[0], s / 2.0) < 1e-14 && rel(eig[1], 1.5 * s) < 1e-14,
+        abs_diff_eq!(eig[0], s / 2.0, epsilon = 1e-14 * (s / 2.0))
+            && abs_diff_eq!(eig[1], 1.5 * s, epsilon = 1e-14 * (1.5 * s)),
         "{eig:?}"
     );
     let cond = metrics::condition_number(k.as_ref(), eps, Par::Seq).unwrap();
-    assert!(rel(cond, (1.5 + eps) / (0.5 + eps)) < 1e-14, "{cond}");
+    let want = (1.5 + eps) / (0.5 + eps);
+    assert!(abs_diff_eq!(cond, want, epsilon = 1e-14 * want), "{cond}");
 }
 
 #[test]

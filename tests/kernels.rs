@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{all_activations, flat, inputs, model, rel_err};
+use approx::abs_diff_eq;
+use common::{all_activations, flat, inputs, max_abs, model};
 use faer::Par;
 use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
 use mgs::{Activation, Float};
@@ -29,8 +30,14 @@ fn check<T: Float>(tol: f64) {
                     let f =
                         mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
                     assert_eq!(e.nrows(), kind.order(7, c));
-                    let err = rel_err(&flat(f.as_ref()), &flat(e.as_ref()));
-                    assert!(err <= tol, "{act:?} C={c} {kind:?}: {err:e}");
+                    assert!(
+                        abs_diff_eq!(
+                            flat(f.as_ref())[..],
+                            flat(e.as_ref())[..],
+                            epsilon = tol * max_abs(&flat(e.as_ref()))
+                        ),
+                        "{act:?} C={c} {kind:?}"
+                    );
                     let ec = mgs_cross_kernel(
                         &mlp,
                         x.as_ref(),
@@ -53,8 +60,14 @@ fn check<T: Float>(tol: f64) {
                         (ec.nrows(), ec.ncols()),
                         (kind.order(7, c), kind.order(4, c))
                     );
-                    let err = rel_err(&flat(fc.as_ref()), &flat(ec.as_ref()));
-                    assert!(err <= tol, "{act:?} C={c} {kind:?} cross: {err:e}");
+                    assert!(
+                        abs_diff_eq!(
+                            flat(fc.as_ref())[..],
+                            flat(ec.as_ref())[..],
+                            epsilon = tol * max_abs(&flat(ec.as_ref()))
+                        ),
+                        "{act:?} C={c} {kind:?} cross"
+                    );
                     cases += 1;
                 }
             }
@@ -110,7 +123,11 @@ fn traced_is_block_trace_of_full_and_cross_of_itself_is_the_kernel() {
         Par::Seq,
     )
     .unwrap();
-    assert!(rel_err(&flat(cross.as_ref()), &flat(full.as_ref())) <= 1e-12);
+    assert!(abs_diff_eq!(
+        flat(cross.as_ref())[..],
+        flat(full.as_ref())[..],
+        epsilon = 1e-12 * max_abs(&flat(full.as_ref()))
+    ));
 }
 
 /// Batches large enough for the factorised kernel's tiling (64 kernel rows per tile edge below
@@ -138,8 +155,14 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
         for &kind in kinds {
             let e = mgs_kernel(&mlp, x.as_ref(), kind, Route::Explicit, Par::Seq).unwrap();
             let f = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
-            let err = rel_err(&flat(f.as_ref()), &flat(e.as_ref()));
-            assert!(err <= 1e-10, "N={n} C={c} {kind:?}: {err:e}");
+            assert!(
+                abs_diff_eq!(
+                    flat(f.as_ref())[..],
+                    flat(e.as_ref())[..],
+                    epsilon = 1e-10 * max_abs(&flat(e.as_ref()))
+                ),
+                "N={n} C={c} {kind:?}"
+            );
             let f2 = pool
                 .install(|| mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::rayon(2)))
                 .unwrap();
@@ -220,7 +243,11 @@ fn centred_kernels_match_their_definitions_and_rank() {
         let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
         let jc = centred_jacobian(&j);
         let by_hand = &jc * jc.transpose();
-        assert!(rel_err(&flat(cf.as_ref()), &flat(by_hand.as_ref())) <= 1e-12);
+        assert!(abs_diff_eq!(
+            flat(cf.as_ref())[..],
+            flat(by_hand.as_ref())[..],
+            epsilon = 1e-12 * max_abs(&flat(by_hand.as_ref()))
+        ));
         let cf_f = flat(cf.as_ref());
         let m = n * c;
         let proj = |a: usize, b: usize| (a == b) as u8 as f64 - 1.0 / c as f64;
@@ -234,7 +261,11 @@ fn centred_kernels_match_their_definitions_and_rank() {
             }
             v
         });
-        assert!(rel_err(&cf_f, &flat(projected.as_ref())) <= 1e-12);
+        assert!(abs_diff_eq!(
+            cf_f[..],
+            flat(projected.as_ref())[..],
+            epsilon = 1e-12 * max_abs(&flat(projected.as_ref()))
+        ));
         let scale = cf.norm_max();
         for i in 0..n {
             for s in 0..m {
@@ -245,7 +276,11 @@ fn centred_kernels_match_their_definitions_and_rank() {
         let block_trace = faer::Mat::from_fn(n, n, |i, j| {
             (0..c).map(|q| cf[(i * c + q, j * c + q)]).sum::<f64>()
         });
-        assert!(rel_err(&flat(ct.as_ref()), &flat(block_trace.as_ref())) <= 1e-12);
+        assert!(abs_diff_eq!(
+            flat(ct.as_ref())[..],
+            flat(block_trace.as_ref())[..],
+            epsilon = 1e-12 * max_abs(&flat(block_trace.as_ref()))
+        ));
         let identity = faer::Mat::from_fn(n, n, |i, j| {
             let mut mean = 0.0;
             for a in 0..c {
@@ -255,7 +290,11 @@ fn centred_kernels_match_their_definitions_and_rank() {
             }
             traced[(i, j)] - mean / c as f64
         });
-        assert!(rel_err(&flat(ct.as_ref()), &flat(identity.as_ref())) <= 1e-12);
+        assert!(abs_diff_eq!(
+            flat(ct.as_ref())[..],
+            flat(identity.as_ref())[..],
+            epsilon = 1e-12 * max_abs(&flat(identity.as_ref()))
+        ));
         assert!(n * (c - 1) <= mlp.n_params());
         let eig = mgs::metrics::eigenvalues(cf.as_ref(), Par::Seq).unwrap();
         let top = eig[m - 1];
@@ -308,8 +347,14 @@ fn layer_kernels_sum_to_the_kernel_and_match_the_jacobian_blocks() {
             for kl in &out {
                 sum += kl;
             }
-            let err = rel_err(&flat(sum.as_ref()), &flat(k.as_ref()));
-            assert!(err <= 1e-12, "N={n} {kind:?}: sum {err:e}");
+            assert!(
+                abs_diff_eq!(
+                    flat(sum.as_ref())[..],
+                    flat(k.as_ref())[..],
+                    epsilon = 1e-12 * max_abs(&flat(k.as_ref()))
+                ),
+                "N={n} {kind:?}: sum"
+            );
             if n > 10 {
                 let par = pool.install(|| layer_kernels(&mlp, x.as_ref(), kind, Par::rayon(2)));
                 for (a, b) in par.unwrap().iter().zip(&out) {
@@ -334,8 +379,14 @@ fn layer_kernels_sum_to_the_kernel_and_match_the_jacobian_blocks() {
                 } else {
                     full
                 };
-                let err = rel_err(&flat(kl.as_ref()), &flat(want.as_ref()));
-                assert!(err <= 1e-10, "N={n} {kind:?} layer {l}: {err:e}");
+                assert!(
+                    abs_diff_eq!(
+                        flat(kl.as_ref())[..],
+                        flat(want.as_ref())[..],
+                        epsilon = 1e-10 * max_abs(&flat(want.as_ref()))
+                    ),
+                    "N={n} {kind:?} layer {l}"
+                );
             }
         }
     }

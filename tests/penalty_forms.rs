@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{fd_gradient, flat, inputs, max_abs, model, rel_err};
+use approx::abs_diff_eq;
+use common::{fd_gradient, flat, inputs, max_abs, model};
 use faer::{Mat, MatRef, Par};
 use mgs::kernel::{KernelKind, Route, factorised, mgs_cross_kernel, mgs_kernel};
 use mgs::penalty::{Penalty, PenaltyBound, PenaltyConfig, PenaltyMetric};
@@ -85,12 +86,18 @@ fn centred_and_hinged_gradients_match_finite_differences_and_routes_agree() {
                             (v_fac - v_exp).abs() <= 1e-10 * v_fac.abs().max(1e-12),
                             "{ctx}: values {v_fac} {v_exp}"
                         );
-                        let routes = rel_err(&g_fac, &g_exp);
-                        assert!(routes <= 1e-9, "{ctx}: routes {routes:e}");
-                        let err = rel_err(&g_fac, &fd);
-                        assert!(err <= 1e-6, "{ctx}: fd {err:e}");
-                        let err = rel_err(&g_exp, &fd);
-                        assert!(err <= 1e-6, "{ctx}: explicit fd {err:e}");
+                        assert!(
+                            abs_diff_eq!(g_fac[..], g_exp[..], epsilon = 1e-9 * max_abs(&g_exp)),
+                            "{ctx}: routes"
+                        );
+                        assert!(
+                            abs_diff_eq!(g_fac[..], fd[..], epsilon = 1e-6 * max_abs(&fd)),
+                            "{ctx}: fd"
+                        );
+                        assert!(
+                            abs_diff_eq!(g_exp[..], fd[..], epsilon = 1e-6 * max_abs(&fd)),
+                            "{ctx}: explicit fd"
+                        );
                         let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
                         assert!(
                             (norm(&g_fac) - norm(&fd)).abs() <= 1e-6 * norm(&fd),
@@ -212,8 +219,10 @@ fn centred_kinds_are_thread_count_independent() {
                 (ve - vf).abs() <= 1e-10 * ve.abs().max(1.0),
                 "{ctx} {metric:?}"
             );
-            let err = rel_err(&gf, &ge);
-            assert!(err <= 1e-9, "{ctx} {metric:?}: routes {err:e}");
+            assert!(
+                abs_diff_eq!(gf[..], ge[..], epsilon = 1e-9 * max_abs(&ge)),
+                "{ctx} {metric:?}: routes"
+            );
             for route in [Route::Factorised, Route::Explicit] {
                 let one = if route == Route::Factorised {
                     (vf, &gf)
@@ -348,8 +357,14 @@ fn matches_the_numpy_reference() {
             let want = numbers(want);
             for route in [Route::Explicit, Route::Factorised] {
                 let k = mgs_kernel(&mlp, x.as_ref(), kind, route, Par::Seq).unwrap();
-                let err = rel_err(&flat(k.as_ref()), &want);
-                assert!(err <= 1e-10, "{name} {kname} {route:?}: {err:e}");
+                assert!(
+                    abs_diff_eq!(
+                        flat(k.as_ref())[..],
+                        want[..],
+                        epsilon = 1e-10 * max_abs(&want)
+                    ),
+                    "{name} {kname} {route:?}"
+                );
             }
         }
         for p in net["penalties"].as_array().unwrap() {
@@ -386,8 +401,10 @@ fn matches_the_numpy_reference() {
                     assert_eq!(v, 0.0, "{ctx}");
                     assert!(g.iter().chain(&fd).all(|&v| v == 0.0), "{ctx}: gradient");
                 } else {
-                    let err = rel_err(&g, &fd);
-                    assert!(err <= 1e-6, "{ctx}: gradient vs NumPy differences {err:e}");
+                    assert!(
+                        abs_diff_eq!(g[..], fd[..], epsilon = 1e-6 * max_abs(&fd)),
+                        "{ctx}: gradient vs NumPy differences"
+                    );
                 }
             }
             penalties += 1;

@@ -1,13 +1,14 @@
 //! Matches the committed JAX float64 fixture (`tests/reference/`, autodiff, not hand-derived):
 //! outputs, Jacobian, kernels, metrics, VJP/JVP/HVP and penalty values and gradients.
 //!
-//! Tolerance: `max|a − b| ≤ 1e-10 · max(1, max|b|)` per array (1e-9 for penalty gradients), an
-//! array-scaled bound because tiny entries of the reference carry cancellation noise of ~1e-16
-//! absolute.
+//! Tolerance: `max|a − b| ≤ 1e-10 · max(1, max|b|)` per array (1e-9 for penalty gradients),
+//! checked with approx's `abs_diff_eq!` on the slices with that epsilon: an array-scaled bound
+//! because tiny entries of the reference carry cancellation noise of ~1e-16 absolute.
 
 mod common;
 
-use common::flat;
+use approx::abs_diff_eq;
+use common::{flat, max_abs};
 use faer::{Mat, Par};
 use mgs::derivatives::{hvp, jvp, vjp};
 use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
@@ -76,20 +77,6 @@ fn network(net: &Value) -> Mlp<f64> {
     Mlp::from_params(arch, vec_of(&net["params"])).unwrap()
 }
 
-#[track_caller]
-fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    let err = got
-        .iter()
-        .zip(want)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-    assert!(
-        err <= tol * scale,
-        "{what}: error {err:e} > {tol:e} · {scale}"
-    );
-}
-
 #[test]
 fn matches_jax_float64_fixture() {
     let fx = fixture();
@@ -103,18 +90,24 @@ fn matches_jax_float64_fixture() {
         let x2 = mat_of(&net["x2"]);
         let par = Par::Seq;
         let f = mlp.forward(x.as_ref(), par).unwrap();
-        assert_close(
-            &format!("{name} f"),
-            &flat(f.as_ref()),
-            &vec_of(&net["f"]),
-            1e-10,
+        let expected = vec_of(&net["f"]);
+        assert!(
+            abs_diff_eq!(
+                flat(f.as_ref())[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} f"
         );
         let j = Jacobian::reverse(&mlp, x.as_ref(), par).unwrap();
-        assert_close(
-            &format!("{name} J"),
-            &flat(j.as_mat()),
-            &vec_of(&net["jacobian"]),
-            1e-10,
+        let expected = vec_of(&net["jacobian"]);
+        assert!(
+            abs_diff_eq!(
+                flat(j.as_mat())[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} J"
         );
         for (kind, key, cross_key, mkey) in [
             (
@@ -132,18 +125,24 @@ fn matches_jax_float64_fixture() {
         ] {
             for route in [Route::Explicit, Route::Factorised] {
                 let k = mgs_kernel(&mlp, x.as_ref(), kind, route, par).unwrap();
-                assert_close(
-                    &format!("{name} {key} {route:?}"),
-                    &flat(k.as_ref()),
-                    &vec_of(&net[key]),
-                    1e-10,
+                let expected = vec_of(&net[key]);
+                assert!(
+                    abs_diff_eq!(
+                        flat(k.as_ref())[..],
+                        expected[..],
+                        epsilon = 1e-10 * max_abs(&expected).max(1.0)
+                    ),
+                    "{name} {key} {route:?}"
                 );
                 let kc = mgs_cross_kernel(&mlp, x.as_ref(), x2.as_ref(), kind, route, par).unwrap();
-                assert_close(
-                    &format!("{name} {cross_key} {route:?}"),
-                    &flat(kc.as_ref()),
-                    &vec_of(&net[cross_key]),
-                    1e-10,
+                let expected = vec_of(&net[cross_key]);
+                assert!(
+                    abs_diff_eq!(
+                        flat(kc.as_ref())[..],
+                        expected[..],
+                        epsilon = 1e-10 * max_abs(&expected).max(1.0)
+                    ),
+                    "{name} {cross_key} {route:?}"
                 );
             }
             let k = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, par).unwrap();
@@ -166,52 +165,74 @@ fn matches_jax_float64_fixture() {
                 ("cosine_mean", m.cosine_mean, "cosine_mean"),
                 ("effective_rank", spectrum.effective_rank, "effective_rank"),
             ] {
-                assert_close(
-                    &format!("{name} {mkey} {label}"),
-                    &[got],
-                    &[want[key].as_f64().unwrap()],
-                    1e-10,
+                let expected = want[key].as_f64().unwrap();
+                assert!(
+                    abs_diff_eq!(got, expected, epsilon = 1e-10 * expected.abs().max(1.0)),
+                    "{name} {mkey} {label}"
                 );
             }
             // The condition number amplifies rounding of the smallest eigenvalue.
-            assert_close(
-                &format!("{name} {mkey} condition"),
-                &[spectrum.condition_number],
-                &[want["condition_number"].as_f64().unwrap()],
-                1e-8,
+            let expected = want["condition_number"].as_f64().unwrap();
+            assert!(
+                abs_diff_eq!(
+                    spectrum.condition_number,
+                    expected,
+                    epsilon = 1e-8 * expected.abs().max(1.0)
+                ),
+                "{name} {mkey} condition"
             );
-            assert_close(
-                &format!("{name} {mkey} eigenvalues"),
-                &spectrum.eigenvalues,
-                &vec_of(&want["eigenvalues"]),
-                1e-10,
+            let expected = vec_of(&want["eigenvalues"]);
+            assert!(
+                abs_diff_eq!(
+                    spectrum.eigenvalues[..],
+                    expected[..],
+                    epsilon = 1e-10 * max_abs(&expected).max(1.0)
+                ),
+                "{name} {mkey} eigenvalues"
             );
         }
         let cache = mlp.forward_cached(x.as_ref(), par).unwrap();
         let u = mat_of(&net["cotangent"]);
         let v = vec_of(&net["tangent"]);
         let back = vjp(&mlp, &cache, u.as_ref(), par).unwrap();
-        assert_close(
-            &format!("{name} vjp params"),
-            &back.params,
-            &vec_of(&net["vjp_params"]),
-            1e-10,
+        let expected = vec_of(&net["vjp_params"]);
+        assert!(
+            abs_diff_eq!(
+                back.params[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} vjp params"
         );
-        assert_close(
-            &format!("{name} vjp inputs"),
-            &flat(back.inputs.as_ref()),
-            &vec_of(&net["vjp_inputs"]),
-            1e-10,
+        let expected = vec_of(&net["vjp_inputs"]);
+        assert!(
+            abs_diff_eq!(
+                flat(back.inputs.as_ref())[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} vjp inputs"
         );
         let fwd = jvp(&mlp, &cache, Some(&v), None, par).unwrap();
-        assert_close(
-            &format!("{name} jvp"),
-            &flat(fwd.as_ref()),
-            &vec_of(&net["jvp"]),
-            1e-10,
+        let expected = vec_of(&net["jvp"]);
+        assert!(
+            abs_diff_eq!(
+                flat(fwd.as_ref())[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} jvp"
         );
         let hv = hvp(&mlp, &cache, u.as_ref(), &v, par).unwrap();
-        assert_close(&format!("{name} hvp"), &hv, &vec_of(&net["hvp"]), 1e-10);
+        let expected = vec_of(&net["hvp"]);
+        assert!(
+            abs_diff_eq!(
+                hv[..],
+                expected[..],
+                epsilon = 1e-10 * max_abs(&expected).max(1.0)
+            ),
+            "{name} hvp"
+        );
         for p in net["penalty"].as_array().unwrap() {
             let metric = match p["metric"].as_str().unwrap() {
                 "trace" => PenaltyMetric::Trace,
@@ -240,8 +261,20 @@ fn matches_jax_float64_fixture() {
                     .value_and_grad(&mlp, x.as_ref(), &mut rng_from_seed(0), &mut g, par)
                     .unwrap();
                 let ctx = format!("{name} penalty {metric:?} {kernel:?} {route:?}");
-                assert_close(&ctx, &[value], &[p["value"].as_f64().unwrap()], 1e-9);
-                assert_close(&ctx, &g, &vec_of(&p["grad"]), 1e-9);
+                let expected = p["value"].as_f64().unwrap();
+                assert!(
+                    abs_diff_eq!(value, expected, epsilon = 1e-9 * expected.abs().max(1.0)),
+                    "{ctx}"
+                );
+                let expected = vec_of(&p["grad"]);
+                assert!(
+                    abs_diff_eq!(
+                        g[..],
+                        expected[..],
+                        epsilon = 1e-9 * max_abs(&expected).max(1.0)
+                    ),
+                    "{ctx}"
+                );
             }
         }
     }

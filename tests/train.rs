@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use approx::relative_eq;
 use faer::{Mat, MatRef, Par};
 use mgs::data::{DatasetView, TargetsView};
 use mgs::derivatives::vjp_into;
@@ -144,19 +145,12 @@ fn two_steps(opt: Optimizer) -> ([f64; 3], [f64; 3]) {
     (first, theta)
 }
 
-fn assert_close(a: [f64; 3], b: [f64; 3], what: &str) {
-    for k in 0..3 {
-        assert!(
-            (a[k] - b[k]).abs() <= 1e-14 * b[k].abs().max(1.0),
-            "{what}[{k}]: {} vs {}",
-            a[k],
-            b[k]
-        );
-    }
-}
-
 /// θ₀ = (1, −2, 0.5), g₁ = (0.5, −1, 2), g₂ = (0.1, 0.2, −0.3), η = 0.1; expected values worked
 /// out by hand (Adam's with the textbook formula m̂ / (√v̂ + ε)).
+///
+/// Each entry within `1e-14 · max(1, |want|)`: approx's `relative_eq!` passes when
+/// `|Δ| ≤ epsilon` or `|Δ| ≤ max_relative · max(|got|, |want|)`; with `epsilon = 1e-14` and
+/// `max_relative = 9.9e-15 < 1e-14 / (1 + 1e-14)` either case implies `|Δ| ≤ 1e-14 · max(1, |want|)`.
 #[test]
 fn optimiser_steps_by_hand() {
     let sgd = |momentum, nesterov, weight_decay| {
@@ -169,42 +163,130 @@ fn optimiser_steps_by_hand() {
     };
     // θ₁ = θ₀ − ηg₁, θ₂ = θ₁ − ηg₂.
     let (a, b) = two_steps(sgd(0.0, false, 0.0));
-    assert_close(a, [0.95, -1.9, 0.3], "sgd step 1");
-    assert_close(b, [0.94, -1.92, 0.33], "sgd step 2");
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.95, -1.9, 0.3][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "sgd step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.94, -1.92, 0.33][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "sgd step 2"
+    );
     // b₁ = g₁, b₂ = 0.9 g₁ + g₂ = (0.55, −0.7, 1.5).
     let (a, b) = two_steps(sgd(0.9, false, 0.0));
-    assert_close(a, [0.95, -1.9, 0.3], "momentum step 1");
-    assert_close(b, [0.895, -1.83, 0.15], "momentum step 2");
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.95, -1.9, 0.3][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "momentum step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.895, -1.83, 0.15][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "momentum step 2"
+    );
     // Nesterov: d₁ = g₁ + 0.9 b₁ = 1.9 g₁; d₂ = g₂ + 0.9 b₂ = (0.595, −0.43, 1.05).
     let (a, b) = two_steps(sgd(0.9, true, 0.0));
-    assert_close(a, [0.905, -1.81, 0.12], "nesterov step 1");
-    assert_close(b, [0.8455, -1.767, 0.015], "nesterov step 2");
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.905, -1.81, 0.12][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "nesterov step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.8455, -1.767, 0.015][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "nesterov step 2"
+    );
     // Decoupled decay λ = 0.5: θ ← 0.95 θ − η g.
     let (a, b) = two_steps(sgd(0.0, false, 0.5));
-    assert_close(a, [0.9, -1.8, 0.275], "sgd decay step 1");
-    assert_close(b, [0.845, -1.73, 0.29125], "sgd decay step 2");
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.9, -1.8, 0.275][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "sgd decay step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.845, -1.73, 0.29125][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "sgd decay step 2"
+    );
     // Adam: the first step is η g/(|g| + ε).
     let adam = Adam {
         lr: 0.1,
         ..Adam::default()
     };
     let (a, b) = two_steps(Optimizer::Adam(adam));
-    assert_close(a, [0.900000002, -1.900000001, 0.4000000005], "adam step 1");
-    assert_close(
-        b,
-        [0.8196959063846518, -1.8488973939904947, 0.3447801952059978],
-        "adam step 2",
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.900000002, -1.900000001, 0.4000000005][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "adam step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.8196959063846518, -1.8488973939904947, 0.3447801952059978][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "adam step 2"
     );
     // AdamW λ = 0.1: θ ← 0.99 θ first.
     let (a, b) = two_steps(Optimizer::AdamW(AdamW {
         adam,
         weight_decay: 0.1,
     }));
-    assert_close(a, [0.890000002, -1.880000001, 0.3950000005], "adamw step 1");
-    assert_close(
-        b,
-        [0.8007959063646517, -1.8100973939804947, 0.33583019520099777],
-        "adamw step 2",
+    assert!(
+        relative_eq!(
+            a[..],
+            [0.890000002, -1.880000001, 0.3950000005][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "adamw step 1"
+    );
+    assert!(
+        relative_eq!(
+            b[..],
+            [0.8007959063646517, -1.8100973939804947, 0.33583019520099777][..],
+            epsilon = 1e-14,
+            max_relative = 9.9e-15
+        ),
+        "adamw step 2"
     );
 }
 

@@ -232,46 +232,27 @@ impl History {
 
     /// The history as CSV text (see the module documentation).
     pub fn to_csv(&self) -> String {
-        let penalties = names(self.epochs.iter().map(|e| e.penalties.as_slice()));
-        let metrics = names(self.epochs.iter().map(|e| e.metrics.as_slice()));
-        let mgs = mgs_columns(self);
-        let mut out = String::from("epoch,lr,train_loss,new_best");
-        for set in ["train_eval", "val", "test"] {
-            let _ = write!(out, ",{set}_loss,{set}_cross_entropy,{set}_accuracy");
-        }
-        for p in &penalties {
-            out.push(',');
-            csv_field(&mut out, &format!("penalty.{p}"));
-        }
-        for m in &metrics {
-            out.push(',');
-            csv_field(&mut out, m);
-        }
-        for c in &mgs {
-            out.push(',');
-            csv_field(&mut out, &c.name());
-        }
-        out.push_str(",wall_time_s\n");
-        for e in &self.epochs {
-            let _ = write!(out, "{}", e.epoch);
-            for c in [e.lr, e.train_loss] {
+        let columns = self.columns();
+        let mut out = String::new();
+        for (k, c) in columns.iter().enumerate() {
+            if k > 0 {
                 out.push(',');
-                num(&mut out, Some(c));
             }
-            let _ = write!(out, ",{}", u8::from(e.new_best));
-            let mut cells = Vec::new();
-            for ev in [Some(e.train), e.val, e.test] {
-                cells.push(ev.map(|v| v.loss));
-                cells.push(ev.and_then(|v| v.cross_entropy));
-                cells.push(ev.and_then(|v| v.accuracy));
-            }
-            cells.extend(penalties.iter().map(|p| lookup(&e.penalties, p)));
-            cells.extend(metrics.iter().map(|m| lookup(&e.metrics, m)));
-            cells.extend(mgs.iter().map(|c| c.value(e)));
-            cells.push(Some(e.wall_time_s));
-            for c in cells {
-                out.push(',');
-                num(&mut out, c);
+            csv_field(&mut out, &c.name);
+        }
+        out.push('\n');
+        for row in 0..self.epochs.len() {
+            for (k, c) in columns.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                match c.values[row] {
+                    // Exact: the integer columns (epoch, new_best) are far below 2⁵³.
+                    Some(v) if c.integer => {
+                        let _ = write!(out, "{}", v as u64);
+                    }
+                    v => num(&mut out, v),
+                }
             }
             out.push('\n');
         }
@@ -313,5 +294,72 @@ impl History {
             },
             other => other,
         })
+    }
+}
+
+/// One column of [`History::columns`]: its CSV name and one value per epoch (`None` where the
+/// epoch has none).
+pub(crate) struct Column {
+    /// The column's name (the CSV header).
+    pub(crate) name: String,
+    /// One value per epoch.
+    pub(crate) values: Vec<Option<f64>>,
+    /// Whether the values are integers (the epoch and the `new_best` flag), written as such in
+    /// CSV.
+    pub(crate) integer: bool,
+}
+
+impl History {
+    /// The columns of [`to_csv`](Self::to_csv), in its order (see the module documentation):
+    /// one table for every tabular export (CSV here, NumPy in [`crate::export`]).
+    pub(crate) fn columns(&self) -> Vec<Column> {
+        let penalties = names(self.epochs.iter().map(|e| e.penalties.as_slice()));
+        let metrics = names(self.epochs.iter().map(|e| e.metrics.as_slice()));
+        let column =
+            |name: String, integer: bool, value: &dyn Fn(&EpochRecord) -> Option<f64>| Column {
+                name,
+                values: self.epochs.iter().map(value).collect(),
+                integer,
+            };
+        let mut columns = vec![
+            column("epoch".into(), true, &|e| Some(e.epoch as f64)),
+            column("lr".into(), false, &|e| Some(e.lr)),
+            column("train_loss".into(), false, &|e| Some(e.train_loss)),
+            column("new_best".into(), true, &|e| {
+                Some(f64::from(u8::from(e.new_best)))
+            }),
+        ];
+        type Set = fn(&EpochRecord) -> Option<Evaluation>;
+        let sets: [(&str, Set); 3] = [
+            ("train_eval", |e| Some(e.train)),
+            ("val", |e| e.val),
+            ("test", |e| e.test),
+        ];
+        for (set, eval) in sets {
+            columns.push(column(format!("{set}_loss"), false, &|e| {
+                eval(e).map(|v| v.loss)
+            }));
+            columns.push(column(format!("{set}_cross_entropy"), false, &|e| {
+                eval(e).and_then(|v| v.cross_entropy)
+            }));
+            columns.push(column(format!("{set}_accuracy"), false, &|e| {
+                eval(e).and_then(|v| v.accuracy)
+            }));
+        }
+        for p in &penalties {
+            columns.push(column(format!("penalty.{p}"), false, &|e| {
+                lookup(&e.penalties, p)
+            }));
+        }
+        for m in &metrics {
+            columns.push(column(m.to_string(), false, &|e| lookup(&e.metrics, m)));
+        }
+        for c in mgs_columns(self) {
+            columns.push(column(c.name(), false, &|e| c.value(e)));
+        }
+        columns.push(column("wall_time_s".into(), false, &|e| {
+            Some(e.wall_time_s)
+        }));
+        columns
     }
 }

@@ -45,7 +45,7 @@ const NAME_CHARS: usize = 64;
 /// file microseconds after creating it; this margin covers that gap on a loaded machine.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(10);
 
-fn io_err(path: &Path, context: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn io_err(path: &Path, context: &str, e: impl std::fmt::Display) -> Error {
     Error::Io {
         path: path.display().to_string(),
         message: if context.is_empty() {
@@ -109,7 +109,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Opens `path` for reading without blocking on a FIFO, following a final symlink or not.
-fn open_for_reading(path: &Path, follow: bool) -> std::io::Result<File> {
+pub(crate) fn open_for_reading(path: &Path, follow: bool) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

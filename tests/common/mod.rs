@@ -51,16 +51,6 @@ pub fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
-/// `max|a − b| / max(max|b|, tiny)`.
-pub fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    diff / max_abs(b).max(1e-300)
-}
-
 /// Central finite-difference gradient of `f` at `theta` with step `h`.
 pub fn fd_gradient(theta: &[f64], h: f64, mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
     let mut t = theta.to_vec();
