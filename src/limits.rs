@@ -162,7 +162,7 @@ pub enum Request {
         /// Samples.
         n: usize,
     },
-    /// An MGS kernel ([`crate::kernel::mgs_kernel`]).
+    /// An MGS kernel ([`crate::kernel::kernel`] without a second batch).
     Kernel {
         /// Samples.
         n: usize,
@@ -171,7 +171,7 @@ pub enum Request {
         /// Which route.
         route: Route,
     },
-    /// A cross kernel ([`crate::kernel::mgs_cross_kernel`]).
+    /// A cross kernel ([`crate::kernel::kernel`] with a second batch).
     CrossKernel {
         /// Samples of the first batch.
         n1: usize,

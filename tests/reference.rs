@@ -10,7 +10,7 @@ mod common;
 use common::flat;
 use faer::{Mat, Par};
 use mgs::derivatives::{hvp, jvp, vjp};
-use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
 use mgs::{Activation, Architecture, Jacobian, Mlp, rng_from_seed};
@@ -131,14 +131,22 @@ fn matches_jax_float64_fixture() {
             ),
         ] {
             for route in [Route::Explicit, Route::Factorised] {
-                let k = mgs_kernel(&mlp, x.as_ref(), kind, route, par).unwrap();
+                let k =
+                    kernel(&mlp, x.as_ref(), None, &KernelParams::new(kind, route), par).unwrap();
                 assert_close(
                     &format!("{name} {key} {route:?}"),
                     &flat(k.as_ref()),
                     &vec_of(&net[key]),
                     1e-10,
                 );
-                let kc = mgs_cross_kernel(&mlp, x.as_ref(), x2.as_ref(), kind, route, par).unwrap();
+                let kc = kernel(
+                    &mlp,
+                    x.as_ref(),
+                    Some(x2.as_ref()),
+                    &KernelParams::new(kind, route),
+                    par,
+                )
+                .unwrap();
                 assert_close(
                     &format!("{name} {cross_key} {route:?}"),
                     &flat(kc.as_ref()),
@@ -146,7 +154,14 @@ fn matches_jax_float64_fixture() {
                     1e-10,
                 );
             }
-            let k = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, par).unwrap();
+            let k = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                par,
+            )
+            .unwrap();
             let cfg = MetricsConfig {
                 jitter: eps,
                 spectrum: true,

@@ -5,7 +5,7 @@ use faer::{Mat, MatRef, Par};
 use super::super::{
     Control, EpochRecord, KernelSummary, LayerSummary, MgsRecord, Observation, Observer,
 };
-use crate::kernel::{KernelKind, factorised::KernelWorkspace};
+use crate::kernel::{KernelKind, KernelParams, KernelWorkspace, Route};
 use crate::metrics::{self, MetricsConfig};
 use crate::{Error, Float, Mlp, Result};
 
@@ -166,8 +166,10 @@ impl<T: Float> MgsMonitor<T> {
             for (&kind, k) in self.kinds.iter().zip(&mut probe.kernels) {
                 let m = kind.order(probe.inputs.nrows(), c);
                 k.resize_with(m, m, |_, _| 0.0);
+                let params = KernelParams::new(kind, Route::Factorised);
+                let x = probe.inputs.as_ref();
                 self.workspace
-                    .kernel_into(mlp, probe.inputs.as_ref(), kind, k.as_mut(), par)?;
+                    .kernel_into(mlp, x, None, &params, k.as_mut(), par)?;
                 let summary = summarise(k.as_ref(), &self.config, par)?;
                 let layers = if self.layers {
                     self.workspace.layer_kernels_into(
