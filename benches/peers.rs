@@ -371,6 +371,7 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     subset: None,
                     route: o.route,
                     bound: Default::default(),
+                    ..PenaltyConfig::default()
                 })
                 .expect("penalty configuration");
                 let mut rng = rng_from_seed(0);

@@ -16,6 +16,7 @@ use crate::{Error, Float, Result};
 
 /// An elementwise activation `σ` of a hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Activation {
     /// `σ(z) = z`.
     Identity,

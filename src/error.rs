@@ -14,6 +14,7 @@ use std::fmt;
 
 /// Everything a caller of `mgs` can get wrong, with enough context to find the cause.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// Two shapes that must agree do not.
     ShapeMismatch {

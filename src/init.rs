@@ -25,6 +25,7 @@ use crate::{Architecture, Float};
 
 /// How to draw the initial weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Init {
     /// Glorot normal.
     XavierNormal,

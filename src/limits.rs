@@ -134,6 +134,7 @@ fn mul(a: usize, b: usize) -> u128 {
 
 /// A request whose memory [`Request::bytes`] estimates (formulas in the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Request {
     /// The flat parameter vector.
     Parameters,

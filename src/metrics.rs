@@ -59,6 +59,8 @@ pub struct MetricsConfig {
     /// Also compute the spectrum (eigenvalues, effective rank, condition number): `O(m³)` with a
     /// larger constant than the Cholesky, so it can be turned off for cheap monitoring.
     pub spectrum: bool,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for MetricsConfig {
@@ -66,6 +68,7 @@ impl Default for MetricsConfig {
         Self {
             jitter: DEFAULT_JITTER,
             spectrum: true,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }

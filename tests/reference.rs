@@ -165,6 +165,7 @@ fn matches_jax_float64_fixture() {
             let cfg = MetricsConfig {
                 jitter: eps,
                 spectrum: true,
+                ..MetricsConfig::default()
             };
             let m = metrics(k.as_ref(), &cfg, par).unwrap();
             let want = &net[mkey];
@@ -248,6 +249,7 @@ fn matches_jax_float64_fixture() {
                     subset: None,
                     route,
                     bound: Default::default(),
+                    ..PenaltyConfig::default()
                 };
                 let mut pen = Penalty::new(cfg).unwrap();
                 let mut g = vec![0.0; mlp.n_params()];

@@ -164,6 +164,7 @@ fn optimiser_steps_by_hand() {
             momentum,
             nesterov,
             weight_decay,
+            ..Sgd::default()
         })
     };
     // θ₁ = θ₀ − ηg₁, θ₂ = θ₁ − ηg₂.
@@ -198,6 +199,7 @@ fn optimiser_steps_by_hand() {
     let (a, b) = two_steps(Optimizer::AdamW(AdamW {
         adam,
         weight_decay: 0.1,
+        ..AdamW::default()
     }));
     assert_close(a, [0.890000002, -1.880000001, 0.3950000005], "adamw step 1");
     assert_close(
@@ -382,6 +384,7 @@ fn regression_with_mse() {
             momentum: 0.9,
             nesterov: true,
             weight_decay: 0.0,
+            ..Sgd::default()
         }),
         schedule: Schedule::Step {
             gamma: 0.5,
@@ -447,6 +450,7 @@ fn weight_decay_shrinks_the_parameters() {
         Optimizer::AdamW(AdamW {
             adam,
             weight_decay: 1.0,
+            ..AdamW::default()
         }),
         None,
     );
@@ -459,6 +463,7 @@ fn weight_decay_shrinks_the_parameters() {
             momentum: 0.9,
             nesterov: false,
             weight_decay,
+            ..Sgd::default()
         })
     };
     let (plain, decayed) = (final_norm(sgd(0.0), None), final_norm(sgd(1.0), None));
@@ -554,6 +559,7 @@ fn resume_trainer<'a>(
                 ..Adam::default()
             },
             weight_decay: 0.01,
+            ..AdamW::default()
         }),
         schedule: Schedule::Cosine { min_lr: 1e-3 },
         seed: 77,

@@ -93,6 +93,8 @@ pub struct CsvOptions {
     /// The most bytes [`load_csv`] reads from a file, and the most a gzip-compressed file may
     /// expand to.
     pub max_bytes: usize,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for CsvOptions {
@@ -107,6 +109,7 @@ impl Default for CsvOptions {
             skip: Vec::new(),
             missing: Missing::Error,
             max_bytes: DEFAULT_MAX_BYTES,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }

@@ -47,6 +47,7 @@ impl NoisyLabels {
 
 /// Which label-noise scheme to apply (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LabelNoise {
     /// Flip to a uniformly chosen different class ([`symmetric`]).
     Symmetric,

@@ -61,6 +61,7 @@ use crate::{Error, Float, ForwardCache, Jacobian, Mlp, NonExhaustive, Result};
 /// softmax cross-entropy only differences of logits matter, and `f̄` is exactly the direction the
 /// loss cannot see. They need `C ≥ 2` (with one output the centred kernel is identically zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum KernelKind {
     /// `(N·C) × (N·C)`: every pair of (sample, output) gradients.
     Full,

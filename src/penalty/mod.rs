@@ -53,6 +53,7 @@ use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum PenaltyMetric {
     /// `tr(K)/m`: shrinks gradient norms.
     Trace,
@@ -171,6 +172,8 @@ pub struct PenaltyConfig {
     pub route: Route,
     /// Unbounded (default) or a hinge `max(0, g − target)`.
     pub bound: PenaltyBound,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for PenaltyConfig {
@@ -183,6 +186,7 @@ impl Default for PenaltyConfig {
             subset: None,
             route: Route::Factorised,
             bound: PenaltyBound::Unbounded,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }

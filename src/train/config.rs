@@ -96,6 +96,8 @@ pub struct TrainConfig {
     pub checkpoint: Option<AutoCheckpoint>,
     /// Parallelism for the forward and backward passes and the evaluations.
     pub par: Par,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for TrainConfig {
@@ -117,6 +119,7 @@ impl Default for TrainConfig {
             early_stopping: None,
             checkpoint: None,
             par: Par::Seq,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::{Float, Result};
 /// # Ok::<(), mgs::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum LossConfig {
     /// [`CrossEntropy`] with label smoothing `ε ∈ [0, 1]` (0 = off).
     CrossEntropy {

@@ -53,6 +53,7 @@ impl<T: Float> MgsMonitor<T> {
         let config = MetricsConfig {
             jitter,
             spectrum: true,
+            ..MetricsConfig::default()
         };
         config.check()?;
         Ok(Self {

@@ -22,6 +22,8 @@ pub struct WeightSchedule {
     /// Largest ratio `κ > 0` of the penalty's gradient norm to the data gradient's (`None` = no
     /// cap).
     pub cap: Option<f64>,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl WeightSchedule {
