@@ -82,6 +82,7 @@ impl Activation {
     }
 
     /// Short lower-case name (`"tanh"`, `"gelu_erf"`, …), as used in reports and fixtures.
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Identity => "identity",

@@ -31,17 +31,23 @@ pub trait Float:
     /// Converts to `f64` (exact).
     fn to_f64(self) -> f64;
     /// `e^x`.
+    #[must_use]
     fn exp(self) -> Self;
     /// `ln(1 + x)`, accurate near zero.
+    #[must_use]
     fn ln_1p(self) -> Self;
     /// Hyperbolic tangent, by the crate's own branch-free `f64` routine in both precisions (within
     /// 4 ulp of the system's; the scalar and the vectorised forward pass give the same bits).
+    #[must_use]
     fn tanh(self) -> Self;
     /// Error function.
+    #[must_use]
     fn erf(self) -> Self;
     /// Square root.
+    #[must_use]
     fn sqrt(self) -> Self;
     /// Absolute value.
+    #[must_use]
     fn abs(self) -> Self;
     /// True for values that are neither NaN nor infinite.
     fn is_finite_value(self) -> bool;

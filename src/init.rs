@@ -45,6 +45,7 @@ pub enum Init {
 pub type MgsRng = rand::rngs::Xoshiro256PlusPlus;
 
 /// A seeded [`MgsRng`].
+#[must_use]
 pub fn rng_from_seed(seed: u64) -> MgsRng {
     <MgsRng as rand::SeedableRng>::seed_from_u64(seed)
 }

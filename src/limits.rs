@@ -123,6 +123,7 @@ pub fn check_bytes(what: &str, bytes: u128) -> Result<()> {
 }
 
 /// Bytes of `elements` values of type `T` (saturating).
+#[must_use]
 pub fn bytes_of<T>(elements: u128) -> u128 {
     elements.saturating_mul(std::mem::size_of::<T>() as u128)
 }
@@ -195,6 +196,7 @@ const HVP_BLOCK: usize = 16;
 
 impl Request {
     /// The estimated bytes of the request for `arch` in precision `T`.
+    #[must_use]
     pub fn bytes<T: Float>(&self, arch: &Architecture) -> u128 {
         let widths = arch.widths();
         let layers = arch.n_layers();

@@ -79,16 +79,19 @@ impl<T: Float> Mlp<T> {
     }
 
     /// The architecture.
+    #[must_use]
     pub fn arch(&self) -> &Architecture {
         &self.arch
     }
 
     /// Number of parameters `P`.
+    #[must_use]
     pub fn n_params(&self) -> usize {
         self.params.len()
     }
 
     /// The flat parameter vector.
+    #[must_use]
     pub fn params(&self) -> &[T] {
         &self.params
     }
@@ -116,6 +119,7 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `layer >= n_layers()` (a programming error, not bad data).
+    #[must_use]
     pub fn weights(&self, layer: usize) -> MatRef<'_, T> {
         let w = self.arch.widths();
         rm(
@@ -129,6 +133,7 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `layer >= n_layers()`.
+    #[must_use]
     pub fn bias(&self, layer: usize) -> &[T] {
         &self.params[self.arch.bias_range(layer)]
     }
@@ -285,12 +290,14 @@ impl<T: Float> ForwardCache<T> {
     }
 
     /// Number of samples `N` of the last pass.
+    #[must_use]
     pub fn n_samples(&self) -> usize {
         self.n
     }
 
     /// Number of layers `L` of the architecture of the last successful pass (0 for an empty
     /// cache).
+    #[must_use]
     pub fn n_layers(&self) -> usize {
         if self.n == 0 {
             0
@@ -301,6 +308,7 @@ impl<T: Float> ForwardCache<T> {
 
     /// The outputs `f(X) = z^L` (`N × C`); `0 × 0` for an empty cache (never computed, or whose
     /// last pass failed).
+    #[must_use]
     pub fn output(&self) -> MatRef<'_, T> {
         match (self.n_layers(), self.pre.last()) {
             (1.., Some(z)) => rm(z, self.n, self.widths[self.widths.len() - 1]),
@@ -314,6 +322,7 @@ impl<T: Float> ForwardCache<T> {
     /// If `l >= n_layers()` (always for an empty cache): the index is the caller's, who can ask
     /// [`n_layers`](Self::n_layers) first.
     #[track_caller]
+    #[must_use]
     pub fn activations(&self, l: usize) -> MatRef<'_, T> {
         assert!(
             l < self.n_layers(),

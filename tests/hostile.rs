@@ -248,7 +248,7 @@ fn empty_caches_and_passes_answer_without_panicking() {
     assert!(pass.mask(0).is_none());
     // `activations(l)` documents its panic for `l >= n_layers()`.
     let msg = panic_message(|| {
-        cache.activations(0);
+        let _ = cache.activations(0);
     });
     assert_eq!(
         msg,
@@ -302,13 +302,13 @@ fn layer_indices_are_a_documented_contract() {
     let a = arch(2, &[(3, Activation::Tanh)], 1);
     assert_eq!(
         panic_message(|| {
-            a.layer_param_range(99);
+            let _ = a.layer_param_range(99);
         }),
         "layer index 99 out of range: the architecture has 2 layers"
     );
     assert!(
         panic_message(|| {
-            a.bias_range(2);
+            let _ = a.bias_range(2);
         })
         .starts_with("layer index 2 out of range")
     );
@@ -320,13 +320,13 @@ fn layer_indices_are_a_documented_contract() {
     assert_eq!(s.n_hidden(), 1);
     assert_eq!(
         panic_message(|| {
-            s.layer(99);
+            let _ = s.layer(99);
         }),
         "hidden layer index 99 out of range: the signals hold 1 hidden layers"
     );
     assert!(
         panic_message(|| {
-            Signals::<f64>::default().layer_by_sample(0);
+            let _ = Signals::<f64>::default().layer_by_sample(0);
         })
         .contains("hold 0 hidden layers")
     );

@@ -40,6 +40,7 @@ pub struct NoisyLabels {
 
 impl NoisyLabels {
     /// Number of corrupted labels.
+    #[must_use]
     pub fn n_corrupted(&self) -> usize {
         self.corrupted.iter().filter(|&&c| c).count()
     }

@@ -91,6 +91,7 @@ impl KernelKind {
 
     /// Order of the kernel for `n` samples and `c` outputs: `n·c` (full kinds, saturating at
     /// `usize::MAX`, which no kernel passes the size check with) or `n` (traced).
+    #[must_use]
     pub fn order(&self, n: usize, c: usize) -> usize {
         if self.is_traced() {
             n
@@ -100,6 +101,7 @@ impl KernelKind {
     }
 
     /// Lower-case name (`"full"`, `"traced"`, `"centred_full"`, `"centred_traced"`).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             KernelKind::Full => "full",
@@ -110,11 +112,13 @@ impl KernelKind {
     }
 
     /// Whether the output gradients are centred (`J_c = (I_N ⊗ P) J`).
+    #[must_use]
     pub fn is_centred(&self) -> bool {
         matches!(self, KernelKind::CentredFull | KernelKind::CentredTraced)
     }
 
     /// Whether the kernel is summed over outputs (`N × N`).
+    #[must_use]
     pub fn is_traced(&self) -> bool {
         matches!(self, KernelKind::Traced | KernelKind::CentredTraced)
     }

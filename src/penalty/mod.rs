@@ -76,6 +76,7 @@ impl PenaltyMetric {
     ];
 
     /// Lower-case name (`"trace"`, `"logdet"`, `"normalized_logdet"`, `"cosine_logdet"`).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             PenaltyMetric::Trace => "trace",
@@ -116,6 +117,7 @@ pub enum PenaltyBound {
 
 impl PenaltyBound {
     /// The bounded metric: `g`, or `max(0, g − target)`.
+    #[must_use]
     pub fn apply(&self, g: f64) -> f64 {
         match *self {
             PenaltyBound::Unbounded => g,
@@ -124,6 +126,7 @@ impl PenaltyBound {
     }
 
     /// Whether the gradient is that of `g` (`true`) or zero: `1[g > target]` for the hinge.
+    #[must_use]
     pub fn is_active(&self, g: f64) -> bool {
         match *self {
             PenaltyBound::Unbounded => true,
@@ -254,6 +257,7 @@ pub struct PhaseTimings {
 
 impl PhaseTimings {
     /// Sum of the phases.
+    #[must_use]
     pub fn total(&self) -> Duration {
         self.forward + self.kernel + self.factor + self.inverse + self.backward
     }
@@ -264,6 +268,16 @@ pub struct Penalty<T: Float> {
     config: PenaltyConfig,
     ws: Workspace<T>,
     timings: PhaseTimings,
+}
+
+/// The configuration and the last call's timings; the workspace's buffers are left out.
+impl<T: Float> std::fmt::Debug for Penalty<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Penalty")
+            .field("config", &self.config)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: Float> Penalty<T> {
@@ -278,11 +292,13 @@ impl<T: Float> Penalty<T> {
     }
 
     /// Per-phase wall time of the last successful call.
+    #[must_use]
     pub fn last_timings(&self) -> PhaseTimings {
         self.timings
     }
 
     /// The configuration.
+    #[must_use]
     pub fn config(&self) -> &PenaltyConfig {
         &self.config
     }

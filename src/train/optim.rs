@@ -238,6 +238,7 @@ impl Optimizer {
     }
 
     /// The base learning rate.
+    #[must_use]
     pub fn lr(&self) -> f64 {
         match self {
             Optimizer::Sgd(o) => o.lr,
@@ -247,6 +248,7 @@ impl Optimizer {
     }
 
     /// The algorithm.
+    #[must_use]
     pub fn kind(&self) -> OptimizerKind {
         match self {
             Optimizer::Sgd(_) => OptimizerKind::Sgd,
@@ -265,6 +267,7 @@ impl Optimizer {
     }
 
     /// A fresh state (step 0, zero buffers) for `n_params` parameters.
+    #[must_use]
     pub fn init_state<T: Float>(&self, n_params: usize) -> OptimizerState<T> {
         let (first, second) = self.moment_lens(n_params);
         OptimizerState {
@@ -541,6 +544,7 @@ impl Schedule {
     }
 
     /// The learning rate of (0-based) `epoch` in a run of `total_epochs` epochs.
+    #[must_use]
     pub fn lr(&self, base_lr: f64, epoch: usize, total_epochs: usize) -> f64 {
         match *self {
             Schedule::Constant => base_lr,

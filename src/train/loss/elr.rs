@@ -89,11 +89,13 @@ impl EarlyLearning {
     }
 
     /// Number of training samples given to [`prepare`](Loss::prepare) (0 before).
+    #[must_use]
     pub fn n_train(&self) -> usize {
         self.targets.len().checked_div(self.n_outputs).unwrap_or(0)
     }
 
     /// The running target `t_i` of training sample `i` (`None` if `i ≥ n_train`).
+    #[must_use]
     pub fn target(&self, i: usize) -> Option<&[f64]> {
         let c = self.n_outputs;
         (i < self.n_train()).then(|| &self.targets[i * c..(i + 1) * c])

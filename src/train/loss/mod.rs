@@ -75,6 +75,7 @@ pub enum Targets<'a, T: Float> {
 
 impl<'a, T: Float> Targets<'a, T> {
     /// Number of samples.
+    #[must_use]
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes(l) => l.len(),
@@ -83,11 +84,13 @@ impl<'a, T: Float> Targets<'a, T> {
     }
 
     /// True when there are no samples.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The class labels, if these are class targets.
+    #[must_use]
     pub fn classes(&self) -> Option<&[usize]> {
         match self {
             Targets::Classes(l) => Some(l),
@@ -98,6 +101,7 @@ impl<'a, T: Float> Targets<'a, T> {
     /// The targets of the samples `start..start + len` (a borrowed view, nothing copied).
     ///
     /// Panics if `start + len > self.len()`, like slice indexing.
+    #[must_use]
     pub fn rows(&self, start: usize, len: usize) -> Targets<'a, T> {
         match *self {
             Targets::Classes(l) => Targets::Classes(&l[start..start + len]),

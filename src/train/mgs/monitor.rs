@@ -93,6 +93,7 @@ impl<T: Float> MgsMonitor<T> {
     }
 
     /// Also records the per-layer decomposition (one more Cholesky per layer and kernel).
+    #[must_use]
     pub fn with_layers(mut self, layers: bool) -> Self {
         self.layers = layers;
         self
@@ -100,6 +101,7 @@ impl<T: Float> MgsMonitor<T> {
 
     /// Computes the spectrum summaries (effective rank, condition number) or not: an
     /// eigendecomposition per kernel, several times a Cholesky's cost.
+    #[must_use]
     pub fn with_spectrum(mut self, spectrum: bool) -> Self {
         self.config.spectrum = spectrum;
         self
@@ -107,12 +109,14 @@ impl<T: Float> MgsMonitor<T> {
 
     /// Measures with `par` instead of the trainer's parallelism; results are the same bits for
     /// any thread count.
+    #[must_use]
     pub fn with_par(mut self, par: Par) -> Self {
         self.par = Some(par);
         self
     }
 
     /// Names of the probe sets, in order.
+    #[must_use]
     pub fn probe_names(&self) -> Vec<&str> {
         self.probes.iter().map(|p| p.name.as_str()).collect()
     }
