@@ -151,3 +151,26 @@ fn cross_kernel_of_a_batch_with_other_features_is_an_error() {
         );
     }
 }
+
+/// A file that cannot be read: `Error::Io` keeps the operating system's error kind, and returns
+/// the error itself from `std::error::Error::source`; a clone equals the original; errors of
+/// other kinds have no source.
+#[test]
+fn io_errors_keep_their_kind_and_source() {
+    use std::error::Error as _;
+    let path = "/nonexistent/mgs/errors-test.csv";
+    let e = mgs::data::load_csv(path, &mgs::data::CsvOptions::default()).unwrap_err();
+    let Error::Io { path: p, kind, .. } = &e else {
+        panic!("not an I/O error: {e:?}");
+    };
+    assert_eq!((p.as_str(), *kind), (path, std::io::ErrorKind::NotFound));
+    let source = e.source().expect("an I/O error has a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("a std::io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(e.to_string().contains(path) && e.to_string().contains(&io.to_string()));
+    assert_eq!(e.clone(), e);
+    let other = Architecture::new(0, &[(8, Activation::Tanh)], 1).unwrap_err();
+    assert!(other.source().is_none());
+}

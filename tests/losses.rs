@@ -636,8 +636,8 @@ fn malformed_targets_and_outputs_are_errors() {
         s[(1, 3)] += 0.1;
         assert!(matches!(
             ev(Targets::Soft(s.as_ref())),
-            Err(Error::InvalidHyperparameter {
-                name: "soft target",
+            Err(Error::InvalidValue {
+                what: "soft target",
                 ..
             })
         ));
@@ -645,8 +645,8 @@ fn malformed_targets_and_outputs_are_errors() {
         s[(3, 0)] += 1e-4;
         assert!(matches!(
             ev(Targets::Soft(s.as_ref())),
-            Err(Error::InvalidHyperparameter {
-                name: "soft target",
+            Err(Error::InvalidValue {
+                what: "soft target",
                 ..
             })
         ));
@@ -675,9 +675,11 @@ fn malformed_targets_and_outputs_are_errors() {
         ));
         assert!(matches!(
             ev(Targets::Classes(&[0, 1, 2, 3, 4, 0, 0])),
-            Err(Error::InvalidHyperparameter {
-                name: "class label",
-                ..
+            Err(Error::InvalidLabel {
+                what: "labels",
+                index: 4,
+                label: 4,
+                n_classes: 4,
             })
         ));
         let empty = Mat::<f64>::zeros(0, 4);
@@ -794,9 +796,7 @@ fn elr_state_round_trip_and_errors() {
         eprintln!("{what}: {err}");
         assert!(matches!(
             err,
-            Error::ShapeMismatch { .. }
-                | Error::NonFinite { .. }
-                | Error::InvalidHyperparameter { .. }
+            Error::ShapeMismatch { .. } | Error::NonFinite { .. } | Error::InvalidValue { .. }
         ));
         assert_eq!(Loss::<f64>::state(&other), before, "{what}");
     }
@@ -831,11 +831,16 @@ fn elr_state_round_trip_and_errors() {
             ..
         }
     ));
+    assert!(matches!(
+        errs[2],
+        Error::IndexOutOfRange {
+            what: "sample index",
+            index: 10,
+            ..
+        }
+    ));
     assert!(
-        matches!(errs[2], Error::InvalidHyperparameter { name: "sample index", value, .. } if value == 10.0)
-    );
-    assert!(
-        matches!(errs[3], Error::InvalidHyperparameter { name: "sample index", value, .. } if value == 4.0)
+        matches!(errs[3], Error::InvalidValue { what: "sample index", value, .. } if value == 4.0)
     );
     assert!(matches!(errs[4], Error::ShapeMismatch { .. }));
     assert_eq!(Loss::<f64>::state(&elr), before);

@@ -249,10 +249,7 @@ pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 
 /// Reads at most `max_bytes` bytes of the file at `path`; more is [`Error::TooLarge`].
 fn read_bounded(path: &Path, max_bytes: usize) -> Result<Vec<u8>> {
-    let io_err = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
+    let io_err = |e: std::io::Error| Error::io(path, "", e);
     let too_large = || Error::TooLarge {
         what: format!("the CSV file {}", path.display()),
         bytes: max_bytes as u128 + 1,

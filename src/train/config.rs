@@ -164,10 +164,9 @@ impl TrainConfig {
                 _ => std::path::Path::new("."),
             };
             if !dir.is_dir() {
-                return Err(Error::Io {
-                    path: ac.path.display().to_string(),
-                    message: format!("the checkpoint folder {} does not exist", dir.display()),
-                });
+                let missing = format!("the checkpoint folder {} does not exist", dir.display());
+                let e = std::io::Error::new(std::io::ErrorKind::NotFound, missing);
+                return Err(Error::io(&ac.path, "", e));
             }
         }
         Ok(())
