@@ -19,10 +19,10 @@
 
 use faer::{MatRef, Par};
 
+use crate::buffer::rm;
 use crate::derivatives::{Signals, jvp};
 use crate::error::{check_finite, max_abs_finite};
 use crate::limits::Request;
-use crate::mlp::rm;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 

@@ -117,6 +117,7 @@
 
 pub mod activation;
 pub mod architecture;
+mod buffer;
 pub mod data;
 pub mod derivatives;
 pub mod error;

@@ -17,33 +17,14 @@
 //! ```
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, Mat, MatRef, Par};
 use rand::Rng;
 
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::error::{NonFiniteFlag, check_finite, check_finite_mat};
 use crate::limits::Request;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
 use crate::{Activation, Architecture, Error, Float, Init, Result};
-
-/// A row-major view of `buf` as a `rows × cols` matrix.
-#[inline]
-pub(crate) fn rm<T: Float>(buf: &[T], rows: usize, cols: usize) -> MatRef<'_, T> {
-    MatRef::from_row_major_slice(&buf[..rows * cols], rows, cols)
-}
-
-/// A mutable row-major view of `buf` as a `rows × cols` matrix.
-#[inline]
-pub(crate) fn rm_mut<T: Float>(buf: &mut [T], rows: usize, cols: usize) -> MatMut<'_, T> {
-    MatMut::from_row_major_slice_mut(&mut buf[..rows * cols], rows, cols)
-}
-
-/// Grows `buf` to at least `len` elements (never shrinks: workspaces keep their capacity).
-#[inline]
-pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, len: usize) {
-    if buf.len() < len {
-        buf.resize(len, T::zero());
-    }
-}
 
 /// An MLP with linear output layer and its flat parameter vector.
 #[derive(Debug, Clone, PartialEq)]

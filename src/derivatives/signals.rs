@@ -5,9 +5,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef, Par};
 
 use super::check_cache;
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::error::{check_finite, max_abs_finite};
 use crate::limits::Request;
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 

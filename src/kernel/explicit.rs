@@ -7,11 +7,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::KernelKind;
-use super::factorised::gram_lower;
-use crate::mlp::{ensure_len, rm};
+use crate::buffer::{ensure_len, rm};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::simd::{add_assign, axpy};
-use crate::symmetric::{Triangle, mirror};
+use crate::symmetric::gram_into;
 use crate::{Float, Jacobian};
 
 /// Writes `J_c = (I_N ⊗ P) J` into `out` (row-major `(N·C) × P`): from every row of a sample,
@@ -68,13 +67,6 @@ pub(crate) fn factor<'a, T: Float>(
     } else {
         factor_view(j.data(), shape, kind)
     }
-}
-
-/// `F Fᵀ` into `k` (row-major `m × m`, both triangles): the lower triangle by one faer product,
-/// then mirrored.
-pub(crate) fn gram_into<T: Float>(k: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
-    gram_lower(k, f, par);
-    mirror(k, f.nrows(), Triangle::Lower, par);
 }
 
 /// `K = J Jᵀ` (full), its block trace (traced), or the same of `J_c = (I_N ⊗ P) J` (centred

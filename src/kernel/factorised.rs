@@ -18,13 +18,12 @@
 use std::ops::Range;
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
 use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::derivatives::Signals;
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::for_each_index;
 use crate::{Float, ForwardCache, Mlp, Result};
 
@@ -80,23 +79,6 @@ pub(crate) fn signal_factor<T: Float>(
     } else {
         signals.layer(h)
     }
-}
-
-/// Lower-triangular Gram `dst = f fᵀ` (row-major, `f.nrows()²`); the upper triangle is left as is.
-pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
-    let m = f.nrows();
-    ensure_len(dst, m * m);
-    triangular::matmul(
-        rm_mut(dst, m, m),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        f,
-        BlockStructure::Rectangular,
-        f.transpose(),
-        BlockStructure::Rectangular,
-        T::one(),
-        par,
-    );
 }
 
 /// The output layer's signal Gram `S Sᵀ` for seeds `S`: `[c = c']` (full), `P_{cc'}` (centred

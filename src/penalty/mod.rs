@@ -44,11 +44,11 @@ use std::time::{Duration, Instant};
 use faer::{MatRef, Par};
 use rand::RngExt;
 
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::derivatives::Signals;
 use crate::error::check_finite;
 pub use crate::kernel::{KernelKind, Route};
 use crate::metrics::{DEFAULT_JITTER, check_jitter};
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.

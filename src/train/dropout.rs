@@ -40,8 +40,8 @@ use faer::{MatRef, Par};
 use rand::Rng;
 use rand::distr::{Bernoulli, Distribution};
 
+use crate::buffer::rm;
 use crate::derivatives::vjp_into;
-use crate::mlp::rm;
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
 /// Checks a dropout rate: `0 ≤ p < 1`.
