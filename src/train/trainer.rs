@@ -1,5 +1,5 @@
 //! The loop: epochs, learning-rate schedule, evaluation, selection, termination and checkpoint
-//! cadence around the [step](super::step), with [observers](super::observer) called at the start,
+//! cadence around the training step, with [observers](super::observer) called at the start,
 //! after epochs and at the end.
 //!
 //! A [`Trainer`] owns the model and borrows the data. Each epoch it shuffles the training set with
