@@ -405,7 +405,12 @@ fn stable_for_huge_logits_and_accuracy() {
     assert_eq!(accuracy(z.as_ref(), &[1, 0, 0]).unwrap(), 1.0);
     assert!(matches!(
         accuracy(z.as_ref(), &[1, 0, 5]),
-        Err(Error::InvalidHyperparameter { .. })
+        Err(Error::InvalidLabel {
+            index: 2,
+            label: 5,
+            n_classes: 2,
+            ..
+        })
     ));
 }
 
