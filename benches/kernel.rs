@@ -6,9 +6,9 @@
 //!   FLOP/s (`2·1024³` per iteration).
 //! - `jacobian/{dtype}/t{T}/{W}x{W}/C{C}/N{N}`: [`mgs::Jacobian::reverse_into`], refilling one
 //!   `Jacobian` across iterations (a fresh buffer per call would time page faults).
-//! - `kernel_explicit/{dtype}/t{T}/{W}x{W}/C{C}/{full,traced}/N{N}`: `mgs_kernel(.., Route::Explicit)`
+//! - `kernel_explicit/{dtype}/t{T}/{W}x{W}/C{C}/{full,traced}/N{N}`: `kernel(.., &KernelParams::new(kind, Route::Explicit), ..)`
 //!   (forms `J`, then `J Jᵀ`).
-//! - `kernel_factorised/…` (same pattern): `mgs_kernel(.., Route::Factorised)`.
+//! - `kernel_factorised/…` (same pattern): `kernel(.., &KernelParams::new(kind, Route::Factorised), ..)`.
 //! - `metrics/{dtype}/t{T}/C{C}/{full,traced}/N{N}`: [`mgs::metrics::metrics`] with the default
 //!   configuration (two Choleskys and the spectrum) of the kernel of the `[64, 64]` network (the
 //!   cost depends on the kernel's order only).
@@ -34,7 +34,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::{Float, Init, Jacobian, Mlp, rng_from_seed};
 use rand_distr::{Distribution, StandardNormal};
@@ -214,8 +214,14 @@ fn kernels<T: Float>(
                             let s: &Setup<T> = state.get_or_insert_with(|| setup(n, width, cc));
                             in_pool(pool, threads, |par| {
                                 b.iter(|| {
-                                    mgs_kernel(&s.mlp, s.x.as_ref(), kind, route, par)
-                                        .expect("kernel")
+                                    kernel(
+                                        &s.mlp,
+                                        s.x.as_ref(),
+                                        None,
+                                        &KernelParams::new(kind, route),
+                                        par,
+                                    )
+                                    .expect("kernel")
                                 })
                             });
                         });
@@ -245,8 +251,14 @@ fn metrics_group<T: Float>(c: &mut Criterion, pool: &ThreadPool, ns: &[usize], c
                     g.bench_function(id, |b| {
                         let k: &Mat<T> = state.get_or_insert_with(|| {
                             let s = setup::<T>(n, WIDTH, cc);
-                            mgs_kernel(&s.mlp, s.x.as_ref(), kind, Route::Factorised, Par::Seq)
-                                .expect("kernel")
+                            kernel(
+                                &s.mlp,
+                                s.x.as_ref(),
+                                None,
+                                &KernelParams::new(kind, Route::Factorised),
+                                Par::Seq,
+                            )
+                            .expect("kernel")
                         });
                         in_pool(pool, threads, |par| {
                             b.iter(|| metrics(k.as_ref(), &config, par).expect("metrics"))

@@ -9,9 +9,8 @@
 //! Operations (each timed end to end from `(θ, X)`):
 //! - `jacobian`: [`Jacobian::reverse_into`], the `(N·C) × P` per-sample Jacobian, refilled in
 //!   one buffer kept across calls;
-//! - `kernel_full`, `kernel_traced`: [`KernelWorkspace::kernel_into`] into one kept output matrix
-//!   ([`Route::Factorised`], default), or [`mgs_kernel`] with
-//!   `--route explicit`;
+//! - `kernel_full`, `kernel_traced`: [`KernelWorkspace::kernel_into`] into one kept output matrix,
+//!   by [`Route::Factorised`] (default) or, with `--route explicit`, [`Route::Explicit`];
 //! - `penalty_value`, `penalty_grad`: the log-det penalty `(1/m) log det(K + ε τ I)` on the traced
 //!   (or `--penalty-kernel full`) kernel, [`Penalty::value`] / [`Penalty::value_and_grad`].
 //!
@@ -30,8 +29,7 @@
 use std::time::Instant;
 
 use faer::{Mat, MatRef, Par};
-use mgs::kernel::factorised::KernelWorkspace;
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route};
 use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
 use mgs::{Activation, Architecture, Float, Jacobian, Mlp, rng_from_seed};
 use rand_distr::{Distribution, StandardNormal};
@@ -345,25 +343,16 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     continue;
                 }
                 let order = kind.order(cell.n, cell.c);
-                let (m, ts, w, k) = match o.route {
-                    // One workspace and one output matrix for all calls, as a monitor keeps them.
-                    Route::Factorised => {
-                        let mut ws = KernelWorkspace::default();
-                        let mut k = Mat::<T>::zeros(order, order);
-                        let (m, ts, w, ()) = pool.install(|| {
-                            time_op(o, || {
-                                ws.kernel_into(&mlp, x.as_ref(), kind, k.as_mut(), par)
-                                    .expect("kernel")
-                            })
-                        });
-                        (m, ts, w, k)
-                    }
-                    Route::Explicit => pool.install(|| {
-                        time_op(o, || {
-                            mgs_kernel(&mlp, x.as_ref(), kind, o.route, par).expect("kernel")
-                        })
-                    }),
-                };
+                // One workspace and one output matrix for all calls, as a monitor keeps them.
+                let params = KernelParams::new(kind, o.route);
+                let mut ws = KernelWorkspace::default();
+                let mut k = Mat::<T>::zeros(order, order);
+                let (m, ts, w, ()) = pool.install(|| {
+                    time_op(o, || {
+                        ws.kernel_into(&mlp, x.as_ref(), None, &params, k.as_mut(), par)
+                            .expect("kernel")
+                    })
+                });
                 emit(op, merge(timing((m, ts, w)), kernel_checks(k.as_ref())));
             }
             "penalty_value" | "penalty_grad" => {
@@ -382,6 +371,7 @@ fn run<T: Float>(o: &Opts, cell: &Cell, pool: &rayon::ThreadPool) {
                     subset: None,
                     route: o.route,
                     bound: Default::default(),
+                    ..PenaltyConfig::default()
                 })
                 .expect("penalty configuration");
                 let mut rng = rng_from_seed(0);

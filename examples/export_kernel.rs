@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use faer::{Mat, Par};
 use mgs::export::{read_npy, write_csv, write_npy};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 
 fn run(out: PathBuf) -> mgs::Result<()> {
@@ -20,11 +20,11 @@ fn run(out: PathBuf) -> mgs::Result<()> {
     let arch = Architecture::new(4, &[(16, Activation::Tanh), (16, Activation::Tanh)], 3)?;
     let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(7))?;
     let x = Mat::from_fn(12, 4, |i, j| ((i * 4 + j) as f64 * 0.37).sin());
-    let k = mgs_kernel(
+    let k = kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Traced,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Traced, Route::Factorised),
         Par::Seq,
     )?;
 

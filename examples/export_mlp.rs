@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use faer::{Mat, Par};
-use mgs::{Activation, Architecture, Float, Init, Mlp, Result, rng_from_seed};
+use mgs::{Activation, Architecture, Float, Init, Mlp, rng_from_seed};
+
+/// The example's errors: the library's, or the file system's for the inputs/outputs file.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 use rand::RngExt;
 use serde::Serialize;
 
@@ -66,10 +69,7 @@ fn export<T: Float>(
     };
     let path = dir.join(format!("{name}.io.json"));
     let text = serde_json::to_string(&io).expect("finite floats serialise");
-    std::fs::write(&path, text).map_err(|e| mgs::Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!(
         "wrote {} and {}",
         dir.join(format!("{name}.mlp.json")).display(),

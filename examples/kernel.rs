@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use faer::{Mat, MatRef, Par};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{Metrics, MetricsConfig, metrics};
 use mgs::{Activation, Architecture, Float, Init, Mlp, rng_from_seed};
 use rand_distr::{Distribution, StandardNormal};
@@ -161,16 +161,32 @@ fn run<T: Float>(args: &Args, par: Par) -> mgs::Result<()> {
     let x2 = x.subrows(0, args.n.min(2));
     for kind in [KernelKind::Full, KernelKind::Traced] {
         for route in [Route::Explicit, Route::Factorised] {
-            let k = mgs_kernel(&mlp, x2, kind, route, par)?;
+            let k = kernel(&mlp, x2, None, &KernelParams::new(kind, route), par)?;
             metrics(k.as_ref(), &config, par)?;
         }
     }
     for kind in [KernelKind::Full, KernelKind::Traced] {
         let m = kind.order(args.n, args.c);
         println!("\n{} kernel ({m} x {m})", kind.name());
-        let (ke, te) = timed(|| mgs_kernel(&mlp, x.as_ref(), kind, Route::Explicit, par));
+        let (ke, te) = timed(|| {
+            kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Explicit),
+                par,
+            )
+        });
         let ke = ke?;
-        let (kf, tf) = timed(|| mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, par));
+        let (kf, tf) = timed(|| {
+            kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                par,
+            )
+        });
         let kf = kf?;
         println!("  explicit   {:>10.3} ms", te.as_secs_f64() * 1e3);
         println!(

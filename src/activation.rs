@@ -30,6 +30,7 @@ use crate::{Error, Float, Result};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Activation {
     /// `σ(z) = z`.
     Identity,
@@ -95,6 +96,7 @@ impl Activation {
     }
 
     /// Short lower-case name (`"tanh"`, `"gelu_erf"`, …), as used in reports and fixtures.
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Identity => "identity",

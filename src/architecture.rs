@@ -79,36 +79,43 @@ impl Architecture {
     }
 
     /// Number of input features `d = n_0`.
+    #[must_use]
     pub fn input_dim(&self) -> usize {
         self.widths[0]
     }
 
     /// Number of outputs `C = n_L`.
+    #[must_use]
     pub fn output_dim(&self) -> usize {
         *self.widths.last().expect("at least input and output")
     }
 
     /// Number of (affine) layers `L`, output layer included.
+    #[must_use]
     pub fn n_layers(&self) -> usize {
         self.widths.len() - 1
     }
 
     /// All widths `n_0, …, n_L`.
+    #[must_use]
     pub fn widths(&self) -> &[usize] {
         &self.widths
     }
 
     /// Activation of the hidden layers, `σ_1, …, σ_{L−1}`.
+    #[must_use]
     pub fn activations(&self) -> &[Activation] {
         &self.activations
     }
 
     /// Total number of parameters `P = Σ_l n_l (n_{l−1} + 1)`.
+    #[must_use]
     pub fn n_params(&self) -> usize {
         *self.offsets.last().expect("offsets non-empty")
     }
 
     /// Sum of the layer widths `Σ_l n_l` (the factorised kernel's cost factor).
+    #[must_use]
     pub fn sum_widths(&self) -> usize {
         self.widths[1..].iter().sum()
     }
@@ -118,6 +125,7 @@ impl Architecture {
     /// # Panics
     /// If `layer >= n_layers()`: the layer index is the caller's alone (a programming error, not
     /// bad data), as for slice indexing.
+    #[must_use]
     pub fn layer_param_range(&self, layer: usize) -> Range<usize> {
         self.check_layer(layer);
         self.offsets[layer]..self.offsets[layer + 1]
@@ -127,6 +135,7 @@ impl Architecture {
     ///
     /// # Panics
     /// If `layer >= n_layers()`.
+    #[must_use]
     pub fn weight_range(&self, layer: usize) -> Range<usize> {
         self.check_layer(layer);
         let start = self.offsets[layer];
@@ -137,6 +146,7 @@ impl Architecture {
     ///
     /// # Panics
     /// If `layer >= n_layers()`.
+    #[must_use]
     pub fn bias_range(&self, layer: usize) -> Range<usize> {
         self.weight_range(layer).end..self.offsets[layer + 1]
     }
@@ -153,6 +163,7 @@ impl Architecture {
     }
 
     /// Largest width over all layers (input and output included); sizes scratch buffers.
+    #[must_use]
     pub fn max_width(&self) -> usize {
         self.widths.iter().copied().max().unwrap_or(0)
     }

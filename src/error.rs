@@ -14,6 +14,7 @@ use std::fmt;
 
 /// Everything a caller of `mgs` can get wrong, with enough context to find the cause.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// Two shapes that must agree do not.
     ShapeMismatch {
@@ -89,12 +90,47 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// An I/O error, with the path involved.
+    /// An I/O error, with the path involved; the operating system's error is kept, and returned
+    /// by [`std::error::Error::source`].
     Io {
         /// The path that was read or written.
         path: String,
-        /// The operating system's message.
+        /// What was being done, with the operating system's message.
         message: String,
+        /// The kind of the underlying error (e.g. [`std::io::ErrorKind::NotFound`]).
+        kind: std::io::ErrorKind,
+        /// The underlying error.
+        source: IoSource,
+    },
+    /// A class label that is not below the number of classes (or of the model's outputs).
+    InvalidLabel {
+        /// Where the labels were given (e.g. `"labels"`).
+        what: &'static str,
+        /// Position of the first offending label.
+        index: usize,
+        /// The label.
+        label: usize,
+        /// The number of classes it must be below.
+        n_classes: usize,
+    },
+    /// An index (of a sample, of a subset) that is not below the length of what it indexes.
+    IndexOutOfRange {
+        /// What was indexed (e.g. `"subset indices"`).
+        what: &'static str,
+        /// The first offending index.
+        index: usize,
+        /// The length it must be below.
+        len: usize,
+    },
+    /// A value of the data (not a hyperparameter) that breaks a rule of its own: a negative
+    /// probability, a sample index given twice.
+    InvalidValue {
+        /// What the value is (e.g. `"soft targets"`).
+        what: &'static str,
+        /// The value (as `f64`).
+        value: f64,
+        /// The rule it breaks.
+        reason: &'static str,
     },
     /// A buffer or list with the wrong number of entries (the counts, not a shape derived from
     /// them).
@@ -181,7 +217,25 @@ impl fmt::Display for Error {
                 reason,
             } => write!(f, "parse error at line {line}, column {column}: {reason}"),
             Error::Format { reason } => write!(f, "bad file format: {reason}"),
-            Error::Io { path, message } => write!(f, "I/O error on {path}: {message}"),
+            Error::Io { path, message, .. } => write!(f, "I/O error on {path}: {message}"),
+            Error::InvalidLabel {
+                what,
+                index,
+                label,
+                n_classes,
+            } => write!(
+                f,
+                "invalid class label in {what}: label {label} at position {index} is not below \
+                 the number of classes {n_classes}"
+            ),
+            Error::IndexOutOfRange { what, index, len } => {
+                write!(f, "{what}: index {index} is out of range (length {len})")
+            }
+            Error::InvalidValue {
+                what,
+                value,
+                reason,
+            } => write!(f, "invalid value in {what}: {value}: {reason}"),
             Error::LengthMismatch {
                 what,
                 expected,
@@ -206,7 +260,50 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source.get()),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The [`Error::Io`] of `error` on `path`, its message prefixed by `context` (what was being
+    /// done) unless that is empty.
+    pub(crate) fn io(path: &std::path::Path, context: &str, error: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            message: if context.is_empty() {
+                error.to_string()
+            } else {
+                format!("{context}: {error}")
+            },
+            kind: error.kind(),
+            source: IoSource(std::sync::Arc::new(error)),
+        }
+    }
+}
+
+/// The operating system's error inside an [`Error::Io`], shared by the error's clones; two are
+/// equal when their kinds and messages are.
+#[derive(Debug, Clone)]
+pub struct IoSource(std::sync::Arc<std::io::Error>);
+
+impl IoSource {
+    /// The underlying error.
+    #[must_use]
+    pub fn get(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl PartialEq for IoSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
 
 /// Shorthand for `Result<T, mgs::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -25,6 +25,7 @@ use crate::{Architecture, Float};
 
 /// How to draw the initial weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Init {
     /// Glorot normal.
     XavierNormal,
@@ -44,6 +45,7 @@ pub enum Init {
 pub type MgsRng = rand::rngs::Xoshiro256PlusPlus;
 
 /// A seeded [`MgsRng`].
+#[must_use]
 pub fn rng_from_seed(seed: u64) -> MgsRng {
     <MgsRng as rand::SeedableRng>::seed_from_u64(seed)
 }

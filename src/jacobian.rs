@@ -19,10 +19,10 @@
 
 use faer::{MatRef, Par};
 
+use crate::buffer::rm;
 use crate::derivatives::{Signals, jvp};
 use crate::error::{check_finite, max_abs_finite};
 use crate::limits::Request;
-use crate::mlp::rm;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 
@@ -170,16 +170,19 @@ impl<T: Float> Jacobian<T> {
     }
 
     /// `J` as an `(N·C) × P` view.
+    #[must_use]
     pub fn as_mat(&self) -> MatRef<'_, T> {
         rm(&self.data, self.n * self.c, self.p)
     }
 
     /// The row-major storage (`N·C·P` values; empty after a failed fill).
+    #[must_use]
     pub fn data(&self) -> &[T] {
         &self.data[..self.n * self.c * self.p]
     }
 
     /// Row `i·C + c`: `∇_θ f_c(x_i)`, or `None` unless `sample < N` and `output < C`.
+    #[must_use]
     pub fn row(&self, sample: usize, output: usize) -> Option<&[T]> {
         if sample >= self.n || output >= self.c {
             return None;
@@ -189,16 +192,19 @@ impl<T: Float> Jacobian<T> {
     }
 
     /// Number of samples `N`.
+    #[must_use]
     pub fn n_samples(&self) -> usize {
         self.n
     }
 
     /// Number of outputs `C`.
+    #[must_use]
     pub fn n_outputs(&self) -> usize {
         self.c
     }
 
     /// Number of parameters `P`.
+    #[must_use]
     pub fn n_params(&self) -> usize {
         self.p
     }

@@ -25,7 +25,7 @@
 //! ```
 //! use faer::{Mat, Par};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-//! use mgs::kernel::{KernelKind, Route, mgs_kernel};
+//! use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 //! use mgs::metrics::{MetricsConfig, metrics};
 //! use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
 //!
@@ -35,7 +35,8 @@
 //! let x = Mat::from_fn(16, 4, |i, j| ((i * 4 + j) as f64 * 0.3).sin());
 //!
 //! // The metric: MGS kernel and its summaries.
-//! let k = mgs_kernel(&mlp, x.as_ref(), KernelKind::Traced, Route::Factorised, Par::Seq)?;
+//! let traced = KernelParams::new(KernelKind::Traced, Route::Factorised);
+//! let k = kernel(&mlp, x.as_ref(), None, &traced, Par::Seq)?;
 //! let before = metrics(k.as_ref(), &MetricsConfig::default(), Par::Seq)?;
 //! println!("trace {:.3}, normalised log-det {:.3}", before.trace, before.normalized_logdet);
 //!
@@ -50,7 +51,7 @@
 //!         *p -= 0.05 * g;
 //!     }
 //! }
-//! let k = mgs_kernel(&mlp, x.as_ref(), KernelKind::Traced, Route::Factorised, Par::Seq)?;
+//! let k = kernel(&mlp, x.as_ref(), None, &traced, Par::Seq)?;
 //! let after = metrics(k.as_ref(), &MetricsConfig::default(), Par::Seq)?;
 //! assert!(after.normalized_logdet < before.normalized_logdet);
 //! # Ok::<(), mgs::Error>(())
@@ -117,11 +118,12 @@
 
 pub mod activation;
 pub mod architecture;
+mod buffer;
 pub mod data;
 pub mod derivatives;
 pub mod error;
 pub mod export;
-pub mod float;
+mod float;
 pub mod guide;
 pub mod init;
 pub mod jacobian;
@@ -130,9 +132,10 @@ pub mod limits;
 pub mod metrics;
 pub mod mlp;
 pub mod model_file;
+mod non_exhaustive;
 mod parallel;
 pub mod penalty;
-pub mod simd;
+mod simd;
 mod spd;
 pub mod study;
 mod symmetric;
@@ -153,6 +156,8 @@ pub use float::Float;
 pub use init::{Init, MgsRng, rng_from_seed};
 pub use jacobian::Jacobian;
 pub use mlp::{ForwardCache, Mlp};
+#[doc(hidden)]
+pub use non_exhaustive::NonExhaustive;
 pub use train::{TrainConfig, Trainer};
 
 /// The README's quick start, compiled and run as a doc test.

@@ -123,6 +123,7 @@ pub fn check_bytes(what: &str, bytes: u128) -> Result<()> {
 }
 
 /// Bytes of `elements` values of type `T` (saturating).
+#[must_use]
 pub fn bytes_of<T>(elements: u128) -> u128 {
     elements.saturating_mul(std::mem::size_of::<T>() as u128)
 }
@@ -134,6 +135,7 @@ fn mul(a: usize, b: usize) -> u128 {
 
 /// A request whose memory [`Request::bytes`] estimates (formulas in the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Request {
     /// The flat parameter vector.
     Parameters,
@@ -162,7 +164,7 @@ pub enum Request {
         /// Samples.
         n: usize,
     },
-    /// An MGS kernel ([`crate::kernel::mgs_kernel`]).
+    /// An MGS kernel ([`crate::kernel::kernel`] without a second batch).
     Kernel {
         /// Samples.
         n: usize,
@@ -171,7 +173,7 @@ pub enum Request {
         /// Which route.
         route: Route,
     },
-    /// A cross kernel ([`crate::kernel::mgs_cross_kernel`]).
+    /// A cross kernel ([`crate::kernel::kernel`] with a second batch).
     CrossKernel {
         /// Samples of the first batch.
         n1: usize,
@@ -194,6 +196,7 @@ const HVP_BLOCK: usize = 16;
 
 impl Request {
     /// The estimated bytes of the request for `arch` in precision `T`.
+    #[must_use]
     pub fn bytes<T: Float>(&self, arch: &Architecture) -> u128 {
         let widths = arch.widths();
         let layers = arch.n_layers();

@@ -18,11 +18,11 @@
 //! Every function checks its kernel first: square, non-empty, finite, and symmetric within the
 //! relative tolerance `|K_ij − K_ji| ≤ √ε_T · √(|K_ii| |K_jj|)` (`ε_T` the machine epsilon of the
 //! kernel's precision: `1.5e-8` in `f64`, `3.5e-4` in `f32`), else
-//! [`Error::NotSymmetric`](crate::Error::NotSymmetric): the log-determinant reads one triangle and
+//! [`Error::NotSymmetric`]: the log-determinant reads one triangle and
 //! the cosine mean both, so an asymmetric input has no one answer. Kernels far from 1 in scale
 //! (down to the smallest and up to the largest finite values) are scaled exactly by a power of
 //! four before being summed or factorised; a result that still overflows is
-//! [`Error::NonFinite`](crate::Error::NonFinite), never a NaN or an infinity inside `Ok`.
+//! [`Error::NonFinite`], never a NaN or an infinity inside `Ok`.
 //!
 //! ```
 //! use faer::{Mat, Par};
@@ -60,6 +60,9 @@ pub struct MetricsConfig {
     /// Also compute the spectrum (eigenvalues, effective rank, condition number): `O(m³)` with a
     /// larger constant than the Cholesky, so it can be turned off for cheap monitoring.
     pub spectrum: bool,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for MetricsConfig {
@@ -67,6 +70,7 @@ impl Default for MetricsConfig {
         Self {
             jitter: DEFAULT_JITTER,
             spectrum: true,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }

@@ -17,33 +17,14 @@
 //! ```
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, Mat, MatRef, Par};
 use rand::Rng;
 
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::error::{NonFiniteFlag, check_finite, check_finite_mat};
 use crate::limits::Request;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
 use crate::{Activation, Architecture, Error, Float, Init, Result};
-
-/// A row-major view of `buf` as a `rows × cols` matrix.
-#[inline]
-pub(crate) fn rm<T: Float>(buf: &[T], rows: usize, cols: usize) -> MatRef<'_, T> {
-    MatRef::from_row_major_slice(&buf[..rows * cols], rows, cols)
-}
-
-/// A mutable row-major view of `buf` as a `rows × cols` matrix.
-#[inline]
-pub(crate) fn rm_mut<T: Float>(buf: &mut [T], rows: usize, cols: usize) -> MatMut<'_, T> {
-    MatMut::from_row_major_slice_mut(&mut buf[..rows * cols], rows, cols)
-}
-
-/// Grows `buf` to at least `len` elements (never shrinks: workspaces keep their capacity).
-#[inline]
-pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, len: usize) {
-    if buf.len() < len {
-        buf.resize(len, T::zero());
-    }
-}
 
 /// An MLP with linear output layer and its flat parameter vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,16 +60,19 @@ impl<T: Float> Mlp<T> {
     }
 
     /// The architecture.
+    #[must_use]
     pub fn arch(&self) -> &Architecture {
         &self.arch
     }
 
     /// Number of parameters `P`.
+    #[must_use]
     pub fn n_params(&self) -> usize {
         self.params.len()
     }
 
     /// The flat parameter vector.
+    #[must_use]
     pub fn params(&self) -> &[T] {
         &self.params
     }
@@ -116,6 +100,7 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `layer >= n_layers()` (a programming error, not bad data).
+    #[must_use]
     pub fn weights(&self, layer: usize) -> MatRef<'_, T> {
         let w = self.arch.widths();
         rm(
@@ -129,6 +114,7 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `layer >= n_layers()`.
+    #[must_use]
     pub fn bias(&self, layer: usize) -> &[T] {
         &self.params[self.arch.bias_range(layer)]
     }
@@ -285,12 +271,14 @@ impl<T: Float> ForwardCache<T> {
     }
 
     /// Number of samples `N` of the last pass.
+    #[must_use]
     pub fn n_samples(&self) -> usize {
         self.n
     }
 
     /// Number of layers `L` of the architecture of the last successful pass (0 for an empty
     /// cache).
+    #[must_use]
     pub fn n_layers(&self) -> usize {
         if self.n == 0 {
             0
@@ -301,6 +289,7 @@ impl<T: Float> ForwardCache<T> {
 
     /// The outputs `f(X) = z^L` (`N × C`); `0 × 0` for an empty cache (never computed, or whose
     /// last pass failed).
+    #[must_use]
     pub fn output(&self) -> MatRef<'_, T> {
         match (self.n_layers(), self.pre.last()) {
             (1.., Some(z)) => rm(z, self.n, self.widths[self.widths.len() - 1]),
@@ -314,6 +303,7 @@ impl<T: Float> ForwardCache<T> {
     /// If `l >= n_layers()` (always for an empty cache): the index is the caller's, who can ask
     /// [`n_layers`](Self::n_layers) first.
     #[track_caller]
+    #[must_use]
     pub fn activations(&self, l: usize) -> MatRef<'_, T> {
         assert!(
             l < self.n_layers(),

@@ -15,8 +15,8 @@ use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt;
 use faer::{MatMut, MatRef, Par};
 
+use crate::buffer::ensure_len;
 use crate::float::safe_scale;
-use crate::mlp::ensure_len;
 use crate::parallel::for_each_chunk;
 use crate::symmetric::{Triangle, mirror_strided};
 use crate::{Error, Float, Result};

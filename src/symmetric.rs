@@ -1,7 +1,11 @@
-//! Completing a symmetric matrix stored in one triangle: a tiled, parallel mirror copy.
+//! Symmetric matrices stored in one triangle: the tiled, parallel mirror copy that completes
+//! them, and the Gram products `F Fᵀ` computed one triangle at a time.
 
-use faer::Par;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, MatRef, Par};
 
+use crate::Float;
+use crate::buffer::{ensure_len, rm_mut};
 use crate::parallel::for_each_index;
 
 /// Tile edge of the mirror copy (keeps both the read and the write side in cache).
@@ -60,6 +64,30 @@ pub(crate) fn mirror_strided<T: Copy + Send + Sync>(
             }
         }
     });
+}
+
+/// Lower-triangular Gram `dst = f fᵀ` (row-major, `f.nrows()²`); the upper triangle is left as is.
+pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
+    let m = f.nrows();
+    ensure_len(dst, m * m);
+    triangular::matmul(
+        rm_mut(dst, m, m),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        f,
+        BlockStructure::Rectangular,
+        f.transpose(),
+        BlockStructure::Rectangular,
+        T::one(),
+        par,
+    );
+}
+
+/// `F Fᵀ` into `k` (row-major `m × m`, both triangles): the lower triangle by one faer product,
+/// then mirrored.
+pub(crate) fn gram_into<T: Float>(k: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
+    gram_lower(k, f, par);
+    mirror(k, f.nrows(), Triangle::Lower, par);
 }
 
 #[cfg(test)]

@@ -892,7 +892,11 @@ fn dataset_checks_its_inputs() {
     ));
     assert!(matches!(
         Dataset::new(vec![1.0, 2.0], 1, classes(vec![0, 2])),
-        Err(Error::InvalidHyperparameter { .. })
+        Err(Error::InvalidLabel {
+            index: 1,
+            label: 2,
+            ..
+        })
     ));
     assert!(matches!(
         Dataset::new(vec![], 0, classes(vec![])),
@@ -901,7 +905,11 @@ fn dataset_checks_its_inputs() {
     let ds = Dataset::new(vec![1.0, 2.0, 3.0], 1, classes(vec![0, 1, 1])).unwrap();
     assert!(matches!(
         ds.subset(&[0, 3]),
-        Err(Error::InvalidHyperparameter { .. })
+        Err(Error::IndexOutOfRange {
+            what: "subset indices",
+            index: 3,
+            len: 3,
+        })
     ));
     assert_eq!(ds.row(2), Some(&[3.0][..]));
     assert_eq!(ds.row(3), None);
@@ -1234,7 +1242,11 @@ fn noise_is_reproducible_and_validated() {
         ));
         assert!(matches!(
             kind.apply(&labels, 4, 0.1, &mut rng_from_seed(0)),
-            Err(Error::InvalidHyperparameter { name: "labels", .. })
+            Err(Error::InvalidLabel {
+                what: "labels",
+                n_classes: 4,
+                ..
+            })
         ));
     }
 }

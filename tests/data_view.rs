@@ -245,8 +245,9 @@ fn bad_sets_are_errors_where_they_are_added() {
     assert!(Trainer::new(model::<f64>(10, 1), mse, &reg).is_ok());
     assert!(matches!(
         Trainer::new(model::<f64>(4, 2), config(), &tr),
-        Err(Error::InvalidHyperparameter {
-            name: "class label",
+        Err(Error::InvalidLabel {
+            what: "labels",
+            n_classes: 2,
             ..
         })
     ));
@@ -268,8 +269,8 @@ fn bad_sets_are_errors_where_they_are_added() {
     let soft = Mat::from_fn(2, 2, |i, _| if i == 0 { 0.5 } else { 0.6 });
     assert!(matches!(
         DatasetView::new(x.as_ref(), TargetsView::Soft(soft.as_ref())),
-        Err(Error::InvalidHyperparameter {
-            name: "soft target",
+        Err(Error::InvalidValue {
+            what: "soft target",
             ..
         })
     ));

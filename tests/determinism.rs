@@ -6,7 +6,7 @@ mod common;
 use common::{inputs, model};
 use faer::Par;
 use mgs::derivatives::{Signals, hvp, vjp};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
 use mgs::{Activation, Jacobian, rng_from_seed};
@@ -38,7 +38,7 @@ fn fingerprint(par: Par) -> Vec<(String, Vec<u64>)> {
     push(Jacobian::reverse(&mlp, x.as_ref(), par).unwrap().data());
     for kind in [KernelKind::Full, KernelKind::Traced] {
         for route in [Route::Explicit, Route::Factorised] {
-            let k = mgs_kernel(&mlp, x.as_ref(), kind, route, par).unwrap();
+            let k = kernel(&mlp, x.as_ref(), None, &KernelParams::new(kind, route), par).unwrap();
             push(&common::flat(k.as_ref()));
             let m = metrics(k.as_ref(), &MetricsConfig::default(), par).unwrap();
             push(&[m.trace, m.logdet, m.cosine_logdet, m.cosine_mean]);

@@ -5,7 +5,7 @@ mod common;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::derivatives::{jvp, vjp};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics;
 use mgs::{Activation, Architecture, Error, Mlp};
 
@@ -79,22 +79,22 @@ fn derivative_errors() {
 fn kernel_errors_and_messages() {
     let mlp = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
     let empty = Mat::<f64>::zeros(0, 3);
-    let e = mgs_kernel(
+    let e = kernel(
         &mlp,
         empty.as_ref(),
-        KernelKind::Full,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Full, Route::Factorised),
         Par::Seq,
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "inputs is empty");
     let wrong = Mat::<f64>::zeros(2, 4);
     assert!(matches!(
-        mgs_kernel(
+        kernel(
             &mlp,
             wrong.as_ref(),
-            KernelKind::Full,
-            Route::Explicit,
+            None,
+            &KernelParams::new(KernelKind::Full, Route::Explicit),
             Par::Seq
         ),
         Err(Error::ShapeMismatch { what: "inputs", .. })
@@ -129,25 +129,48 @@ fn eigenvalues_past_f64_max_are_non_finite() {
     );
 }
 
+/// A second batch with other features than the model's inputs: the shape error of the inputs,
+/// by both routes.
 #[test]
-fn explicit_cross_kernel_of_unrelated_jacobians_is_an_error() {
-    use mgs::Jacobian;
-    use mgs::kernel::explicit;
-    let a = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
-    let b = model::<f64>(3, &[(5, Activation::Tanh)], 2, 1);
-    let x = inputs::<f64>(4, 3, 2);
-    let ja = Jacobian::reverse(&a, x.as_ref(), Par::Seq).unwrap();
-    let jb = Jacobian::reverse(&b, x.as_ref(), Par::Seq).unwrap();
-    let e = explicit::cross_kernel(&ja, &jb, KernelKind::Traced, Par::Seq).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::ShapeMismatch {
-                expected: (2, 26),
-                found: (2, 32),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+fn cross_kernel_of_a_batch_with_other_features_is_an_error() {
+    let mlp = model::<f64>(3, &[(4, Activation::Tanh)], 2, 1);
+    let (x, x2) = (inputs::<f64>(4, 3, 2), inputs::<f64>(5, 4, 3));
+    for route in [Route::Explicit, Route::Factorised] {
+        let params = KernelParams::new(KernelKind::Traced, route);
+        let e = kernel(&mlp, x.as_ref(), Some(x2.as_ref()), &params, Par::Seq).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ShapeMismatch {
+                    what: "inputs",
+                    expected: (5, 3),
+                    found: (5, 4),
+                }
+            ),
+            "{route:?}: {e:?}"
+        );
+    }
+}
+
+/// A file that cannot be read: `Error::Io` keeps the operating system's error kind, and returns
+/// the error itself from `std::error::Error::source`; a clone equals the original; errors of
+/// other kinds have no source.
+#[test]
+fn io_errors_keep_their_kind_and_source() {
+    use std::error::Error as _;
+    let path = "/nonexistent/mgs/errors-test.csv";
+    let e = mgs::data::load_csv(path, &mgs::data::CsvOptions::default()).unwrap_err();
+    let Error::Io { path: p, kind, .. } = &e else {
+        panic!("not an I/O error: {e:?}");
+    };
+    assert_eq!((p.as_str(), *kind), (path, std::io::ErrorKind::NotFound));
+    let source = e.source().expect("an I/O error has a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("a std::io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(e.to_string().contains(path) && e.to_string().contains(&io.to_string()));
+    assert_eq!(e.clone(), e);
+    let other = Architecture::new(0, &[(8, Activation::Tanh)], 1).unwrap_err();
+    assert!(other.source().is_none());
 }

@@ -13,7 +13,7 @@ use mgs::export::{
     MAX_HEADER_BYTES, from_npy_bytes, history_to_npy_bytes, matrix_to_csv, read_npy, to_npy_bytes,
     write_csv, write_history_npy, write_jacobian_csv, write_jacobian_npy, write_npy,
 };
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::train::History;
 use mgs::{Activation, Error, Float, Jacobian};
 
@@ -185,11 +185,11 @@ fn kernels_and_jacobians_round_trip_in_their_row_order() {
     );
     let x = inputs::<f64>(4, 3, 12);
 
-    let k = mgs_kernel(
+    let k = kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Full,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Full, Route::Factorised),
         Par::Seq,
     )
     .unwrap();
@@ -609,7 +609,7 @@ fn io_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.npy");
     match read_npy::<f64>(&missing) {
-        Err(Error::Io { path, message }) => {
+        Err(Error::Io { path, message, .. }) => {
             assert_eq!(path, missing.display().to_string());
             assert!(!message.is_empty());
         }

@@ -15,7 +15,7 @@ use approx::abs_diff_eq;
 use common::{inputs, model};
 use faer::{Mat, Par};
 use mgs::derivatives::{Signals, hvp, jvp, vjp};
-use mgs::kernel::{KernelKind, Route, factorised, mgs_cross_kernel, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::limits::{self, Request};
 use mgs::metrics::{self, MetricsConfig};
 use mgs::train::{Adam, DropoutPass, History, Optimizer, Schedule, Sgd};
@@ -161,11 +161,11 @@ fn an_explicit_jacobian_of_218_gigabytes_is_refused_before_the_forward_pass() {
     let e = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap_err();
     assert!(e.to_string().contains("GiB"), "{e}");
     too_large(Jacobian::forward(&mlp, x.as_ref(), Par::Seq));
-    too_large(mgs_kernel(
+    too_large(kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Traced,
-        Route::Explicit,
+        None,
+        &KernelParams::new(KernelKind::Traced, Route::Explicit),
         Par::Seq,
     ));
 }
@@ -176,45 +176,31 @@ fn kernels_of_order_a_million_and_twenty_million_are_refused() {
     let mlp = model::<f64>(1, &[(8, Activation::Tanh)], 10, 2);
     let x = Mat::<f64>::zeros(100_000, 1);
     for route in [Route::Factorised, Route::Explicit] {
-        let (what, bytes, _) = too_large(mgs_kernel(
+        let (what, bytes, _) = too_large(kernel(
             &mlp,
             x.as_ref(),
-            KernelKind::Full,
-            route,
+            None,
+            &KernelParams::new(KernelKind::Full, route),
             Par::Seq,
         ));
         assert!(bytes >= 8 * 1_000_000u128 * 1_000_000, "{bytes}");
         assert!(what.contains("full kernel of order 1000000"), "{what}");
-        too_large(mgs_cross_kernel(
+        too_large(kernel(
             &mlp,
             x.as_ref(),
-            x.as_ref(),
-            KernelKind::Full,
-            route,
+            Some(x.as_ref()),
+            &KernelParams::new(KernelKind::Full, route),
             Par::Seq,
         ));
     }
-    too_large(factorised::kernel(
-        &mlp,
-        x.as_ref(),
-        KernelKind::Full,
-        Par::Seq,
-    ));
-    too_large(factorised::cross_kernel(
-        &mlp,
-        x.as_ref(),
-        x.as_ref(),
-        KernelKind::Full,
-        Par::Seq,
-    ));
     // A traced kernel of order 2·10⁷ in f32 (the inputs themselves are 80 MB).
     let mlp = model::<f32>(1, &[(8, Activation::Tanh)], 1, 3);
     let x = Mat::<f32>::zeros(20_000_000, 1);
-    let (_, bytes, _) = too_large(mgs_kernel(
+    let (_, bytes, _) = too_large(kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Traced,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Traced, Route::Factorised),
         Par::Seq,
     ));
     assert!(bytes >= 4 * 20_000_000u128 * 20_000_000, "{bytes}");
@@ -259,7 +245,7 @@ fn empty_caches_and_passes_answer_without_panicking() {
     assert!(pass.mask(0).is_none());
     // `activations(l)` documents its panic for `l >= n_layers()`.
     let msg = panic_message(|| {
-        cache.activations(0);
+        let _ = cache.activations(0);
     });
     assert_eq!(
         msg,
@@ -313,13 +299,13 @@ fn layer_indices_are_a_documented_contract() {
     let a = arch(2, &[(3, Activation::Tanh)], 1);
     assert_eq!(
         panic_message(|| {
-            a.layer_param_range(99);
+            let _ = a.layer_param_range(99);
         }),
         "layer index 99 out of range: the architecture has 2 layers"
     );
     assert!(
         panic_message(|| {
-            a.bias_range(2);
+            let _ = a.bias_range(2);
         })
         .starts_with("layer index 2 out of range")
     );
@@ -331,13 +317,13 @@ fn layer_indices_are_a_documented_contract() {
     assert_eq!(s.n_hidden(), 1);
     assert_eq!(
         panic_message(|| {
-            s.layer(99);
+            let _ = s.layer(99);
         }),
         "hidden layer index 99 out of range: the signals hold 1 hidden layers"
     );
     assert!(
         panic_message(|| {
-            Signals::<f64>::default().layer_by_sample(0);
+            let _ = Signals::<f64>::default().layer_by_sample(0);
         })
         .contains("hold 0 hidden layers")
     );
@@ -459,11 +445,11 @@ fn an_asymmetric_kernel_is_refused_by_every_metric() {
     ));
     // A kernel the crate computes, in f32, passes.
     let mlp = model::<f32>(3, &[(16, Activation::Tanh)], 2, 12);
-    let k = mgs_kernel(
+    let k = kernel(
         &mlp,
         inputs::<f32>(20, 3, 13).as_ref(),
-        KernelKind::Full,
-        Route::Explicit,
+        None,
+        &KernelParams::new(KernelKind::Full, Route::Explicit),
         Par::Seq,
     )
     .unwrap();
@@ -620,22 +606,22 @@ fn derivatives_jacobians_and_kernels_that_overflow_are_errors() {
     );
     for kind in [KernelKind::Full, KernelKind::Traced] {
         assert_eq!(
-            non_finite(mgs_kernel(
+            non_finite(kernel(
                 &mlp,
                 x.as_ref(),
-                kind,
-                Route::Factorised,
+                None,
+                &KernelParams::new(kind, Route::Factorised),
                 Par::Seq
             ))
             .0,
             "kernel"
         );
         assert_eq!(
-            non_finite(mgs_kernel(
+            non_finite(kernel(
                 &mlp,
                 x.as_ref(),
-                kind,
-                Route::Explicit,
+                None,
+                &KernelParams::new(kind, Route::Explicit),
                 Par::Seq
             ))
             .0,
@@ -643,12 +629,11 @@ fn derivatives_jacobians_and_kernels_that_overflow_are_errors() {
         );
         let ones = Mat::<f64>::ones(1, 2);
         for route in [Route::Factorised, Route::Explicit] {
-            let what = non_finite(mgs_cross_kernel(
+            let what = non_finite(kernel(
                 &mlp,
                 x.as_ref(),
-                ones.as_ref(),
-                kind,
-                route,
+                Some(ones.as_ref()),
+                &KernelParams::new(kind, route),
                 Par::Seq,
             ))
             .0;

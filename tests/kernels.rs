@@ -7,7 +7,7 @@ mod common;
 use approx::abs_diff_eq;
 use common::{all_activations, flat, inputs, max_abs, model};
 use faer::Par;
-use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel, layer_kernels};
 use mgs::{Activation, Float};
 
 fn check<T: Float>(tol: f64) {
@@ -26,9 +26,22 @@ fn check<T: Float>(tol: f64) {
                     .into_iter()
                     .filter(|k| c > 1 || !k.is_centred())
                 {
-                    let e = mgs_kernel(&mlp, x.as_ref(), kind, Route::Explicit, Par::Seq).unwrap();
-                    let f =
-                        mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
+                    let e = kernel(
+                        &mlp,
+                        x.as_ref(),
+                        None,
+                        &KernelParams::new(kind, Route::Explicit),
+                        Par::Seq,
+                    )
+                    .unwrap();
+                    let f = kernel(
+                        &mlp,
+                        x.as_ref(),
+                        None,
+                        &KernelParams::new(kind, Route::Factorised),
+                        Par::Seq,
+                    )
+                    .unwrap();
                     assert_eq!(e.nrows(), kind.order(7, c));
                     assert!(
                         abs_diff_eq!(
@@ -38,21 +51,19 @@ fn check<T: Float>(tol: f64) {
                         ),
                         "{act:?} C={c} {kind:?}"
                     );
-                    let ec = mgs_cross_kernel(
+                    let ec = kernel(
                         &mlp,
                         x.as_ref(),
-                        x2.as_ref(),
-                        kind,
-                        Route::Explicit,
+                        Some(x2.as_ref()),
+                        &KernelParams::new(kind, Route::Explicit),
                         Par::Seq,
                     )
                     .unwrap();
-                    let fc = mgs_cross_kernel(
+                    let fc = kernel(
                         &mlp,
                         x.as_ref(),
-                        x2.as_ref(),
-                        kind,
-                        Route::Factorised,
+                        Some(x2.as_ref()),
+                        &KernelParams::new(kind, Route::Factorised),
                         Par::Seq,
                     )
                     .unwrap();
@@ -91,19 +102,19 @@ fn explicit_and_factorised_agree_f32() {
 fn traced_is_block_trace_of_full_and_cross_of_itself_is_the_kernel() {
     let mlp = model::<f64>(4, &[(9, Activation::Silu), (6, Activation::Tanh)], 3, 1);
     let x = inputs::<f64>(6, 4, 2);
-    let full = mgs_kernel(
+    let full = kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Full,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Full, Route::Factorised),
         Par::Seq,
     )
     .unwrap();
-    let traced = mgs_kernel(
+    let traced = kernel(
         &mlp,
         x.as_ref(),
-        KernelKind::Traced,
-        Route::Factorised,
+        None,
+        &KernelParams::new(KernelKind::Traced, Route::Factorised),
         Par::Seq,
     )
     .unwrap();
@@ -114,12 +125,11 @@ fn traced_is_block_trace_of_full_and_cross_of_itself_is_the_kernel() {
             assert_eq!(full[(i, j)], full[(j, i)], "symmetric bits");
         }
     }
-    let cross = mgs_cross_kernel(
+    let cross = kernel(
         &mlp,
         x.as_ref(),
-        x.as_ref(),
-        KernelKind::Full,
-        Route::Factorised,
+        Some(x.as_ref()),
+        &KernelParams::new(KernelKind::Full, Route::Factorised),
         Par::Seq,
     )
     .unwrap();
@@ -153,8 +163,22 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
         let mlp = model::<f64>(5, &[(12, Activation::Tanh), (9, Activation::GeluErf)], c, 3);
         let x = inputs::<f64>(n, 5, 4);
         for &kind in kinds {
-            let e = mgs_kernel(&mlp, x.as_ref(), kind, Route::Explicit, Par::Seq).unwrap();
-            let f = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
+            let e = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Explicit),
+                Par::Seq,
+            )
+            .unwrap();
+            let f = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                Par::Seq,
+            )
+            .unwrap();
             assert!(
                 abs_diff_eq!(
                     flat(f.as_ref())[..],
@@ -164,7 +188,15 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
                 "N={n} C={c} {kind:?}"
             );
             let f2 = pool
-                .install(|| mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::rayon(2)))
+                .install(|| {
+                    kernel(
+                        &mlp,
+                        x.as_ref(),
+                        None,
+                        &KernelParams::new(kind, Route::Factorised),
+                        Par::rayon(2),
+                    )
+                })
                 .unwrap();
             assert_eq!(flat(f.as_ref()), flat(f2.as_ref()), "N={n} C={c} {kind:?}");
         }
@@ -176,7 +208,6 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
 #[test]
 fn kernel_workspace_reuses_buffers_and_checks_the_output() {
     use faer::Mat;
-    use mgs::kernel::factorised::{KernelWorkspace, kernel};
     let mlp = model::<f64>(4, &[(11, Activation::Tanh), (7, Activation::Silu)], 3, 5);
     let mut ws = KernelWorkspace::default();
     for (n, kind) in [
@@ -185,24 +216,46 @@ fn kernel_workspace_reuses_buffers_and_checks_the_output() {
         (80, KernelKind::Full),
     ] {
         let x = inputs::<f64>(n, 4, n as u64);
-        let want = kernel(&mlp, x.as_ref(), kind, Par::Seq).unwrap();
+        let want = kernel(
+            &mlp,
+            x.as_ref(),
+            None,
+            &KernelParams::new(kind, Route::Factorised),
+            Par::Seq,
+        )
+        .unwrap();
         let m = kind.order(n, 3);
         let mut k = Mat::zeros(m, m);
-        ws.kernel_into(&mlp, x.as_ref(), kind, k.as_mut(), Par::Seq)
-            .unwrap();
+        ws.kernel_into(
+            &mlp,
+            x.as_ref(),
+            None,
+            &KernelParams::new(kind, Route::Factorised),
+            k.as_mut(),
+            Par::Seq,
+        )
+        .unwrap();
         assert_eq!(k, want);
         let mut kt = Mat::zeros(m, m);
         ws.kernel_into(
             &mlp,
             x.as_ref(),
-            kind,
+            None,
+            &KernelParams::new(kind, Route::Factorised),
             kt.as_mut().transpose_mut(),
             Par::Seq,
         )
         .unwrap();
         assert_eq!(kt, want);
         let mut wrong = Mat::zeros(m, m + 1);
-        let err = ws.kernel_into(&mlp, x.as_ref(), kind, wrong.as_mut(), Par::Seq);
+        let err = ws.kernel_into(
+            &mlp,
+            x.as_ref(),
+            None,
+            &KernelParams::new(kind, Route::Factorised),
+            wrong.as_mut(),
+            Par::Seq,
+        );
         assert!(
             matches!(err, Err(mgs::Error::ShapeMismatch { expected, found, .. })
                 if expected == (m, m) && found == (m, m + 1)),
@@ -237,7 +290,16 @@ fn centred_kernels_match_their_definitions_and_rank() {
         let n = 6;
         let mlp = model::<f64>(3, &hidden, c, 70 + c as u64);
         let x = inputs::<f64>(n, 3, 80 + c as u64);
-        let get = |kind| mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
+        let get = |kind| {
+            kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                Par::Seq,
+            )
+            .unwrap()
+        };
         let (full, traced) = (get(KernelKind::Full), get(KernelKind::Traced));
         let (cf, ct) = (get(KernelKind::CentredFull), get(KernelKind::CentredTraced));
         let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
@@ -314,7 +376,7 @@ fn centred_kernels_match_their_definitions_and_rank() {
 fn layer_kernels_sum_to_the_kernel_and_match_the_jacobian_blocks() {
     use faer::Mat;
     use mgs::Jacobian;
-    use mgs::kernel::factorised::{KernelWorkspace, kernel, layer_kernels};
+
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
@@ -333,7 +395,14 @@ fn layer_kernels_sum_to_the_kernel_and_match_the_jacobian_blocks() {
         let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
         let jc = centred_jacobian(&j);
         for kind in KernelKind::ALL {
-            let k = kernel(&mlp, x.as_ref(), kind, Par::Seq).unwrap();
+            let k = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                Par::Seq,
+            )
+            .unwrap();
             let before: Vec<*const f64> = out.iter().map(|m| m.as_ptr()).collect();
             let same_order = out.first().is_some_and(|m| m.nrows() == k.nrows());
             ws.layer_kernels_into(&mlp, x.as_ref(), kind, Par::Seq, &mut out)

@@ -414,7 +414,12 @@ fn stable_for_huge_logits_and_accuracy() {
     assert_eq!(accuracy(z.as_ref(), &[1, 0, 0]).unwrap(), 1.0);
     assert!(matches!(
         accuracy(z.as_ref(), &[1, 0, 5]),
-        Err(Error::InvalidHyperparameter { .. })
+        Err(Error::InvalidLabel {
+            index: 2,
+            label: 5,
+            n_classes: 2,
+            ..
+        })
     ));
 }
 
@@ -645,8 +650,8 @@ fn malformed_targets_and_outputs_are_errors() {
         s[(1, 3)] += 0.1;
         assert!(matches!(
             ev(TargetsView::Soft(s.as_ref())),
-            Err(Error::InvalidHyperparameter {
-                name: "soft target",
+            Err(Error::InvalidValue {
+                what: "soft target",
                 ..
             })
         ));
@@ -654,8 +659,8 @@ fn malformed_targets_and_outputs_are_errors() {
         s[(3, 0)] += 1e-4;
         assert!(matches!(
             ev(TargetsView::Soft(s.as_ref())),
-            Err(Error::InvalidHyperparameter {
-                name: "soft target",
+            Err(Error::InvalidValue {
+                what: "soft target",
                 ..
             })
         ));
@@ -684,9 +689,11 @@ fn malformed_targets_and_outputs_are_errors() {
         ));
         assert!(matches!(
             ev(TargetsView::Classes(&[0, 1, 2, 3, 4, 0, 0])),
-            Err(Error::InvalidHyperparameter {
-                name: "class label",
-                ..
+            Err(Error::InvalidLabel {
+                what: "labels",
+                index: 4,
+                label: 4,
+                n_classes: 4,
             })
         ));
         let empty = Mat::<f64>::zeros(0, 4);
@@ -803,9 +810,7 @@ fn elr_state_round_trip_and_errors() {
         eprintln!("{what}: {err}");
         assert!(matches!(
             err,
-            Error::ShapeMismatch { .. }
-                | Error::NonFinite { .. }
-                | Error::InvalidHyperparameter { .. }
+            Error::ShapeMismatch { .. } | Error::NonFinite { .. } | Error::InvalidValue { .. }
         ));
         assert_eq!(Loss::<f64>::state(&other), before, "{what}");
     }
@@ -840,11 +845,16 @@ fn elr_state_round_trip_and_errors() {
             ..
         }
     ));
+    assert!(matches!(
+        errs[2],
+        Error::IndexOutOfRange {
+            what: "sample index",
+            index: 10,
+            ..
+        }
+    ));
     assert!(
-        matches!(errs[2], Error::InvalidHyperparameter { name: "sample index", value, .. } if value == 10.0)
-    );
-    assert!(
-        matches!(errs[3], Error::InvalidHyperparameter { name: "sample index", value, .. } if value == 4.0)
+        matches!(errs[3], Error::InvalidValue { what: "sample index", value, .. } if value == 4.0)
     );
     assert!(matches!(errs[4], Error::ShapeMismatch { .. }));
     assert_eq!(Loss::<f64>::state(&elr), before);

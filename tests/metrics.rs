@@ -60,6 +60,7 @@ fn normalized_logdet_bounds_and_cosine_statistics() {
         &MetricsConfig {
             jitter: eps,
             spectrum: true,
+            ..MetricsConfig::default()
         },
         Par::Seq,
     )
@@ -110,6 +111,7 @@ fn metrics_struct_agrees_with_single_metric_functions() {
         &MetricsConfig {
             jitter: eps,
             spectrum: false,
+            ..MetricsConfig::default()
         },
         Par::Seq,
     )

@@ -7,7 +7,7 @@ mod common;
 use approx::abs_diff_eq;
 use common::{fd_gradient, flat, inputs, max_abs, model};
 use faer::{Mat, MatRef, Par};
-use mgs::kernel::{KernelKind, Route, factorised, mgs_cross_kernel, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel, layer_kernels};
 use mgs::penalty::{Penalty, PenaltyBound, PenaltyConfig, PenaltyMetric};
 use mgs::{Activation, Architecture, Error, Mlp, rng_from_seed};
 
@@ -188,20 +188,42 @@ fn centred_kinds_are_thread_count_independent() {
         let x = inputs::<f64>(n, 4, 9);
         let x2 = inputs::<f64>(70, 4, 10);
         let ctx = format!("N={n} C={c} {kind:?}");
-        let k1 = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::Seq).unwrap();
+        let k1 = kernel(
+            &mlp,
+            x.as_ref(),
+            None,
+            &KernelParams::new(kind, Route::Factorised),
+            Par::Seq,
+        )
+        .unwrap();
         let k2 = pool
-            .install(|| mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, Par::rayon(2)))
+            .install(|| {
+                kernel(
+                    &mlp,
+                    x.as_ref(),
+                    None,
+                    &KernelParams::new(kind, Route::Factorised),
+                    Par::rayon(2),
+                )
+            })
             .unwrap();
         assert_eq!(flat(k1.as_ref()), flat(k2.as_ref()), "{ctx}: kernel");
         let cross = |par| {
-            mgs_cross_kernel(&mlp, x.as_ref(), x2.as_ref(), kind, Route::Factorised, par).unwrap()
+            kernel(
+                &mlp,
+                x.as_ref(),
+                Some(x2.as_ref()),
+                &KernelParams::new(kind, Route::Factorised),
+                par,
+            )
+            .unwrap()
         };
         let c1 = cross(Par::Seq);
         let c2 = pool.install(|| cross(Par::rayon(2)));
         assert_eq!(flat(c1.as_ref()), flat(c2.as_ref()), "{ctx}: cross kernel");
-        let l1 = factorised::layer_kernels(&mlp, x.as_ref(), kind, Par::Seq).unwrap();
+        let l1 = layer_kernels(&mlp, x.as_ref(), kind, Par::Seq).unwrap();
         let l2 = pool
-            .install(|| factorised::layer_kernels(&mlp, x.as_ref(), kind, Par::rayon(2)))
+            .install(|| layer_kernels(&mlp, x.as_ref(), kind, Par::rayon(2)))
             .unwrap();
         assert_eq!(l1, l2, "{ctx}: layer kernels");
         for metric in [PenaltyMetric::LogDet, PenaltyMetric::CosineLogDet] {
@@ -263,9 +285,22 @@ fn centred_and_hinge_errors() {
     };
     for kind in CENTRED {
         for route in [Route::Explicit, Route::Factorised] {
-            let e = mgs_kernel(&mlp, x.as_ref(), kind, route, Par::Seq).unwrap_err();
+            let e = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, route),
+                Par::Seq,
+            )
+            .unwrap_err();
             assert!(is_c1(e), "{kind:?} {route:?}");
-            let e = mgs_cross_kernel(&mlp, x.as_ref(), x.as_ref(), kind, route, Par::Seq);
+            let e = kernel(
+                &mlp,
+                x.as_ref(),
+                Some(x.as_ref()),
+                &KernelParams::new(kind, route),
+                Par::Seq,
+            );
             assert!(is_c1(e.unwrap_err()), "{kind:?} {route:?} cross");
             let mut pen = Penalty::new(PenaltyConfig {
                 kernel: kind,
@@ -277,15 +312,14 @@ fn centred_and_hinge_errors() {
             let e = pen.value_and_grad(&mlp, x.as_ref(), &mut rng_from_seed(0), &mut g, Par::Seq);
             assert!(is_c1(e.unwrap_err()), "{kind:?} {route:?} penalty");
         }
-        let j = mgs::Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
-        assert!(is_c1(
-            mgs::kernel::explicit::kernel(&j, kind, Par::Seq).unwrap_err()
-        ));
-        let mut ws = factorised::KernelWorkspace::default();
+        let mut ws = KernelWorkspace::default();
         let mut k = Mat::zeros(4, 4);
-        let e = ws.kernel_into(&mlp, x.as_ref(), kind, k.as_mut(), Par::Seq);
-        assert!(is_c1(e.unwrap_err()), "{kind:?} workspace");
-        let e = factorised::layer_kernels(&mlp, x.as_ref(), kind, Par::Seq);
+        for route in [Route::Explicit, Route::Factorised] {
+            let params = KernelParams::new(kind, route);
+            let e = ws.kernel_into(&mlp, x.as_ref(), None, &params, k.as_mut(), Par::Seq);
+            assert!(is_c1(e.unwrap_err()), "{kind:?} {route:?} workspace");
+        }
+        let e = layer_kernels(&mlp, x.as_ref(), kind, Par::Seq);
         assert!(is_c1(e.unwrap_err()), "{kind:?} layer kernels");
     }
 }
@@ -356,7 +390,14 @@ fn matches_the_numpy_reference() {
             let kind = kind_named(kname);
             let want = numbers(want);
             for route in [Route::Explicit, Route::Factorised] {
-                let k = mgs_kernel(&mlp, x.as_ref(), kind, route, Par::Seq).unwrap();
+                let k = kernel(
+                    &mlp,
+                    x.as_ref(),
+                    None,
+                    &KernelParams::new(kind, route),
+                    Par::Seq,
+                )
+                .unwrap();
                 assert!(
                     abs_diff_eq!(
                         flat(k.as_ref())[..],

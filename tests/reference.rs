@@ -11,7 +11,7 @@ use approx::abs_diff_eq;
 use common::{flat, max_abs};
 use faer::{Mat, Par};
 use mgs::derivatives::{hvp, jvp, vjp};
-use mgs::kernel::{KernelKind, Route, mgs_cross_kernel, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::penalty::{Penalty, PenaltyConfig, PenaltyMetric};
 use mgs::{Activation, Architecture, Jacobian, Mlp, rng_from_seed};
@@ -124,7 +124,8 @@ fn matches_jax_float64_fixture() {
             ),
         ] {
             for route in [Route::Explicit, Route::Factorised] {
-                let k = mgs_kernel(&mlp, x.as_ref(), kind, route, par).unwrap();
+                let k =
+                    kernel(&mlp, x.as_ref(), None, &KernelParams::new(kind, route), par).unwrap();
                 let expected = vec_of(&net[key]);
                 assert!(
                     abs_diff_eq!(
@@ -134,7 +135,14 @@ fn matches_jax_float64_fixture() {
                     ),
                     "{name} {key} {route:?}"
                 );
-                let kc = mgs_cross_kernel(&mlp, x.as_ref(), x2.as_ref(), kind, route, par).unwrap();
+                let kc = kernel(
+                    &mlp,
+                    x.as_ref(),
+                    Some(x2.as_ref()),
+                    &KernelParams::new(kind, route),
+                    par,
+                )
+                .unwrap();
                 let expected = vec_of(&net[cross_key]);
                 assert!(
                     abs_diff_eq!(
@@ -145,10 +153,18 @@ fn matches_jax_float64_fixture() {
                     "{name} {cross_key} {route:?}"
                 );
             }
-            let k = mgs_kernel(&mlp, x.as_ref(), kind, Route::Factorised, par).unwrap();
+            let k = kernel(
+                &mlp,
+                x.as_ref(),
+                None,
+                &KernelParams::new(kind, Route::Factorised),
+                par,
+            )
+            .unwrap();
             let cfg = MetricsConfig {
                 jitter: eps,
                 spectrum: true,
+                ..MetricsConfig::default()
             };
             let m = metrics(k.as_ref(), &cfg, par).unwrap();
             let want = &net[mkey];
@@ -254,6 +270,7 @@ fn matches_jax_float64_fixture() {
                     subset: None,
                     route,
                     bound: Default::default(),
+                    ..PenaltyConfig::default()
                 };
                 let mut pen = Penalty::new(cfg).unwrap();
                 let mut g = vec![0.0; mlp.n_params()];

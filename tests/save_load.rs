@@ -7,7 +7,7 @@ mod common;
 use common::{all_activations, inputs, model};
 use faer::{Mat, Par};
 use mgs::data::{self, Standardizer};
-use mgs::kernel::{KernelKind, Route, mgs_kernel};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::model_file::{MLP_FORMAT, MLP_VERSION};
 use mgs::penalty::{PenaltyBound, PenaltyConfig, PenaltyMetric};
@@ -401,6 +401,7 @@ fn configurations_round_trip_through_json() {
         subset: Some(12),
         route: Route::Explicit,
         bound: PenaltyBound::Hinge { target: -2.5 },
+        ..PenaltyConfig::default()
     };
     json_round_trip(&penalty);
     json_round_trip(&PenaltyConfig::default());
@@ -424,6 +425,7 @@ fn configurations_round_trip_through_json() {
             momentum: 0.9,
             nesterov: true,
             weight_decay: 1e-4,
+            ..Sgd::default()
         }),
         schedule: Schedule::Step {
             gamma: 0.5,
@@ -449,6 +451,7 @@ fn configurations_round_trip_through_json() {
             every: 2,
         }),
         par: Par::Seq,
+        ..TrainConfig::default()
     };
     config.check().unwrap();
     let back = json_round_trip(&config);
@@ -476,6 +479,7 @@ fn configurations_round_trip_through_json() {
     json_round_trip(&MetricsConfig {
         jitter: 1e-3,
         spectrum: false,
+        ..MetricsConfig::default()
     });
 }
 
@@ -520,11 +524,11 @@ fn metrics_round_trip_through_json() {
     let mlp = model::<f64>(3, &[(10, Activation::Tanh)], 2, 4);
     let x = inputs::<f64>(9, 3, 2);
     for spectrum in [true, false] {
-        let k = mgs_kernel(
+        let k = kernel(
             &mlp,
             x.as_ref(),
-            KernelKind::Full,
-            Route::Factorised,
+            None,
+            &KernelParams::new(KernelKind::Full, Route::Factorised),
             Par::Seq,
         )
         .unwrap();

@@ -159,6 +159,7 @@ fn optimiser_steps_by_hand() {
             momentum,
             nesterov,
             weight_decay,
+            ..Sgd::default()
         })
     };
     // θ₁ = θ₀ − ηg₁, θ₂ = θ₁ − ηg₂.
@@ -269,6 +270,7 @@ fn optimiser_steps_by_hand() {
     let (a, b) = two_steps(Optimizer::AdamW(AdamW {
         adam,
         weight_decay: 0.1,
+        ..AdamW::default()
     }));
     assert!(
         relative_eq!(
@@ -465,6 +467,7 @@ fn regression_with_mse() {
             momentum: 0.9,
             nesterov: true,
             weight_decay: 0.0,
+            ..Sgd::default()
         }),
         schedule: Schedule::Step {
             gamma: 0.5,
@@ -530,6 +533,7 @@ fn weight_decay_shrinks_the_parameters() {
         Optimizer::AdamW(AdamW {
             adam,
             weight_decay: 1.0,
+            ..AdamW::default()
         }),
         None,
     );
@@ -542,6 +546,7 @@ fn weight_decay_shrinks_the_parameters() {
             momentum: 0.9,
             nesterov: false,
             weight_decay,
+            ..Sgd::default()
         })
     };
     let (plain, decayed) = (final_norm(sgd(0.0), None), final_norm(sgd(1.0), None));
@@ -637,6 +642,7 @@ fn resume_trainer<'a>(
                 ..Adam::default()
             },
             weight_decay: 0.01,
+            ..AdamW::default()
         }),
         schedule: Schedule::Cosine { min_lr: 1e-3 },
         seed: 77,

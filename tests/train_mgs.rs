@@ -159,6 +159,7 @@ fn weight_schedule_delays_ramps_and_caps_the_penalty() {
         start_epoch: 2,
         warmup_epochs: 4,
         cap: None,
+        ..WeightSchedule::default()
     };
     let mut ramped = MgsRegularizer::<f64>::new(cfg.clone())
         .unwrap()

@@ -460,6 +460,7 @@ fn mgs_regularizer(
             start_epoch: s.start_epoch,
             warmup_epochs: s.warmup_epochs,
             cap: Some(s.cap),
+            ..WeightSchedule::default()
         })
     } else {
         Ok(reg)

@@ -93,6 +93,8 @@ pub struct CsvOptions {
     /// The most bytes [`load_csv`] reads from a file, and the most a gzip-compressed file may
     /// expand to.
     pub max_bytes: usize,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for CsvOptions {
@@ -107,28 +109,33 @@ impl Default for CsvOptions {
             skip: Vec::new(),
             missing: Missing::Error,
             max_bytes: DEFAULT_MAX_BYTES,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
 
 impl CsvOptions {
     /// Comma-separated, header line, label last, classification (the default).
+    #[must_use]
     pub fn classification() -> Self {
         Self::default()
     }
 
     /// Comma-separated, header line, target last, regression.
+    #[must_use]
     pub fn regression() -> Self {
         Self::default().with_task(Task::Regression)
     }
 
     /// Sets whether there is a header line.
+    #[must_use]
     pub fn with_header(mut self, has_header: bool) -> Self {
         self.has_header = has_header;
         self
     }
 
     /// Sets the delimiter byte (and turns whitespace splitting off).
+    #[must_use]
     pub fn with_delimiter(mut self, delimiter: u8) -> Self {
         self.delimiter = delimiter;
         self.whitespace = false;
@@ -136,47 +143,55 @@ impl CsvOptions {
     }
 
     /// Splits fields on runs of whitespace.
+    #[must_use]
     pub fn whitespace(mut self) -> Self {
         self.whitespace = true;
         self
     }
 
     /// Sets a single target column (the class labels, or the one regression target).
+    #[must_use]
     pub fn with_target(self, column: Column) -> Self {
         self.with_targets([column])
     }
 
     /// Sets the target columns (several only for regression).
+    #[must_use]
     pub fn with_targets(mut self, columns: impl IntoIterator<Item = Column>) -> Self {
         self.targets = columns.into_iter().collect();
         self
     }
 
     /// Sets the task.
+    #[must_use]
     pub fn with_task(mut self, task: Task) -> Self {
         self.task = task;
         self
     }
 
     /// Sets how class labels are read.
+    #[must_use]
     pub fn with_class_labels(mut self, class_labels: ClassLabels) -> Self {
         self.class_labels = class_labels;
         self
     }
 
     /// Sets the columns to skip.
+    #[must_use]
     pub fn with_skip(mut self, columns: impl IntoIterator<Item = Column>) -> Self {
         self.skip = columns.into_iter().collect();
         self
     }
 
     /// Sets the missing-value policy.
+    #[must_use]
     pub fn with_missing(mut self, missing: Missing) -> Self {
         self.missing = missing;
         self
     }
 
     /// Sets the most bytes [`load_csv`] reads (and a gzip file may expand to).
+    #[must_use]
     pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
         self
@@ -234,10 +249,7 @@ pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 
 /// Reads at most `max_bytes` bytes of the file at `path`; more is [`Error::TooLarge`].
 fn read_bounded(path: &Path, max_bytes: usize) -> Result<Vec<u8>> {
-    let io_err = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
+    let io_err = |e: std::io::Error| Error::io(path, "", e);
     let too_large = || Error::TooLarge {
         what: format!("the CSV file {}", path.display()),
         bytes: max_bytes as u128 + 1,

@@ -110,8 +110,8 @@ impl Dataset {
     /// exceed `isize::MAX` bytes (so `n_features = usize::MAX` fails at once, before anything is
     /// allocated or iterated); [`Error::LengthMismatch`] when `features.len() ≠ n_samples ·
     /// n_features` or the regression values are not a whole number of rows; [`Error::NonFinite`]
-    /// for a NaN or infinite feature or regression target; [`Error::InvalidHyperparameter`] for a
-    /// class label `≥ n_classes`.
+    /// for a NaN or infinite feature or regression target; [`Error::InvalidLabel`] for a class
+    /// label `≥ n_classes`.
     pub fn new(features: Vec<f64>, n_features: usize, targets: Targets) -> Result<Self> {
         if n_features == 0 {
             return Err(Error::EmptyBatch {
@@ -336,15 +336,15 @@ impl Dataset {
     /// The samples at `indices`, in that order (repeats allowed), with the same names and
     /// number of classes.
     ///
-    /// An index `≥ n` is [`Error::InvalidHyperparameter`]; more indices than the features of a
+    /// An index `≥ n` is [`Error::IndexOutOfRange`]; more indices than the features of a
     /// matrix can hold in memory is [`Error::TooLarge`].
     pub fn subset(&self, indices: &[usize]) -> Result<Self> {
         let n = self.n_samples();
-        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
-            return Err(Error::InvalidHyperparameter {
-                name: "indices",
-                value: bad as f64,
-                reason: "subset index is not below the number of samples",
+        if let Some(&index) = indices.iter().find(|&&i| i >= n) {
+            return Err(Error::IndexOutOfRange {
+                what: "subset indices",
+                index,
+                len: n,
             });
         }
         let d = self.n_features;
@@ -422,11 +422,12 @@ fn validate_targets(targets: &Targets) -> Result<()> {
     match targets {
         Targets::Regression { values, .. } => check_finite("regression targets", values),
         Targets::Classes { labels, n_classes } => {
-            if let Some(&bad) = labels.iter().find(|&&l| l >= *n_classes) {
-                return Err(Error::InvalidHyperparameter {
-                    name: "labels",
-                    value: bad as f64,
-                    reason: "class label is not below n_classes",
+            if let Some(index) = labels.iter().position(|&l| l >= *n_classes) {
+                return Err(Error::InvalidLabel {
+                    what: "labels",
+                    index,
+                    label: labels[index],
+                    n_classes: *n_classes,
                 });
             }
             Ok(())

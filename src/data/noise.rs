@@ -40,6 +40,7 @@ pub struct NoisyLabels {
 
 impl NoisyLabels {
     /// Number of corrupted labels.
+    #[must_use]
     pub fn n_corrupted(&self) -> usize {
         self.corrupted.iter().filter(|&&c| c).count()
     }
@@ -47,6 +48,7 @@ impl NoisyLabels {
 
 /// Which label-noise scheme to apply (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LabelNoise {
     /// Flip to a uniformly chosen different class ([`symmetric`]).
     Symmetric,
@@ -92,11 +94,12 @@ fn choose_corrupted<R: Rng + ?Sized>(
             reason: "label noise needs at least two classes",
         });
     }
-    if let Some(&bad) = labels.iter().find(|&&l| l >= n_classes) {
-        return Err(Error::InvalidHyperparameter {
-            name: "labels",
-            value: bad as f64,
-            reason: "class label is not below n_classes",
+    if let Some(index) = labels.iter().position(|&l| l >= n_classes) {
+        return Err(Error::InvalidLabel {
+            what: "labels",
+            index,
+            label: labels[index],
+            n_classes,
         });
     }
     let n = labels.len();
@@ -110,8 +113,8 @@ fn choose_corrupted<R: Rng + ?Sized>(
 /// Symmetric noise: exactly `round(p·n)` labels, chosen uniformly without replacement, each
 /// replaced by a uniformly chosen class different from its own.
 ///
-/// Errors ([`Error::InvalidHyperparameter`]): `p` outside `[0, 1]` (or NaN), fewer than two
-/// classes, a label `≥ n_classes`.
+/// Errors: [`Error::InvalidHyperparameter`] for `p` outside `[0, 1]` (or NaN) or fewer than two
+/// classes; [`Error::InvalidLabel`] for a label `≥ n_classes`.
 pub fn symmetric<R: Rng + ?Sized>(
     labels: &[usize],
     n_classes: usize,

@@ -121,16 +121,19 @@ impl Standardizer {
     }
 
     /// Column means.
+    #[must_use]
     pub fn mean(&self) -> &[f64] {
         &self.mean
     }
 
     /// Column standard deviations (1 for constant columns).
+    #[must_use]
     pub fn std(&self) -> &[f64] {
         &self.std
     }
 
     /// Number of features the statistics describe.
+    #[must_use]
     pub fn n_features(&self) -> usize {
         self.mean.len()
     }

@@ -129,7 +129,7 @@ impl<'a, T: Float> DatasetView<'a, T> {
     ///
     /// Errors: [`Error::NonFinite`] for a NaN or infinite input (row-major index) or real
     /// target; [`Error::ShapeMismatch`] when the targets do not have `N` rows;
-    /// [`Error::InvalidHyperparameter`] for a soft target row that is not a distribution.
+    /// [`Error::InvalidValue`] for a soft target row that is not a distribution.
     pub fn new(inputs: MatRef<'a, T>, targets: TargetsView<'a, T>) -> Result<Self> {
         check_finite_mat("inputs", inputs)?;
         let n = inputs.nrows();
@@ -322,11 +322,12 @@ pub(crate) fn check_labels(labels: &[usize], n: usize, c: usize) -> Result<()> {
             found: (labels.len(), 1),
         });
     }
-    match labels.iter().find(|&&l| l >= c) {
-        Some(&l) => Err(Error::InvalidHyperparameter {
-            name: "class label",
-            value: l as f64,
-            reason: "class labels must be below the number of outputs C",
+    match labels.iter().position(|&l| l >= c) {
+        Some(index) => Err(Error::InvalidLabel {
+            what: "labels",
+            index,
+            label: labels[index],
+            n_classes: c,
         }),
         None => Ok(()),
     }
@@ -351,8 +352,8 @@ fn check_distributions<T: Float>(what: &'static str, rows: MatRef<'_, T>, tol: f
         for j in 0..rows.ncols() {
             let v = rows[(i, j)].to_f64();
             if v < 0.0 {
-                return Err(Error::InvalidHyperparameter {
-                    name: what,
+                return Err(Error::InvalidValue {
+                    what,
                     value: v,
                     reason: "soft targets must be >= 0",
                 });
@@ -360,8 +361,8 @@ fn check_distributions<T: Float>(what: &'static str, rows: MatRef<'_, T>, tol: f
             sum += v;
         }
         if (sum - 1.0).abs() > tol {
-            return Err(Error::InvalidHyperparameter {
-                name: what,
+            return Err(Error::InvalidValue {
+                what,
                 value: sum,
                 reason: "each row of soft targets must sum to 1 (within 1e-6·C)",
             });

@@ -4,8 +4,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::{check_batch_matrix, check_cache};
+use crate::buffer::{rm, rm_mut};
 use crate::error::check_finite;
-use crate::mlp::{rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 

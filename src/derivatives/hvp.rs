@@ -37,7 +37,7 @@ pub fn hvp<T: Float>(
     let n = cache.n;
     crate::limits::Request::Hvp { n }.check::<T>(mlp.arch())?;
     let mut u = vec![T::zero(); n * c];
-    crate::mlp::rm_mut(&mut u, n, c).copy_from(cotangent);
+    crate::buffer::rm_mut(&mut u, n, c).copy_from(cotangent);
     let mut out = vec![T::zero(); mlp.n_params()];
     let mut partials = Vec::new();
     hvp_rows(
@@ -86,7 +86,7 @@ pub(crate) fn hvp_rows<T: Float>(
     let p = mlp.n_params();
     let n_rows = rows.cotangents.len() / c;
     let n_blocks = n_rows.div_ceil(HVP_BLOCK);
-    crate::mlp::ensure_len(partials, n_blocks * p);
+    crate::buffer::ensure_len(partials, n_blocks * p);
     let sum_w: usize = widths.iter().sum();
     let max_w = arch.max_width();
     let theta = mlp.params();

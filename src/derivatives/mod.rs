@@ -1,4 +1,4 @@
-//! Analytic derivatives of an [`Mlp`](crate::Mlp), batched over samples.
+//! Analytic derivatives of an [`Mlp`], batched over samples.
 //!
 //! - [`vjp`] — reverse mode: output cotangents `U` (`N × C`) → `Σ_i J_iᵀ u_i` and the input
 //!   gradient;
@@ -7,7 +7,7 @@
 //! - [`Signals`] — the backpropagated signals `δ^l_{i,c}` of every output, from which the
 //!   Jacobian and the factorised kernels are built.
 //!
-//! All of them reuse a [`ForwardCache`](crate::ForwardCache); nothing is taped and nothing is
+//! All of them reuse a [`ForwardCache`]; nothing is taped and nothing is
 //! approximated by differences.
 //!
 //! ```

@@ -4,8 +4,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::check_batch_matrix;
+use crate::buffer::{rm, rm_mut};
 use crate::error::{check_finite, check_finite_mat};
-use crate::mlp::{rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
@@ -132,8 +132,8 @@ fn backward<T: Float>(
     let widths = arch.widths();
     let max_w = arch.max_width();
     let VjpScratch { g, g_prev } = scratch;
-    crate::mlp::ensure_len(g, n * max_w);
-    crate::mlp::ensure_len(g_prev, n * max_w);
+    crate::buffer::ensure_len(g, n * max_w);
+    crate::buffer::ensure_len(g_prev, n * max_w);
     rm_mut(g, n, widths[arch.n_layers()]).copy_from(cotangent);
     for l in (0..arch.n_layers()).rev() {
         let (n_in, n_out) = (widths[l], widths[l + 1]);

@@ -5,9 +5,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef, Par};
 
 use super::check_cache;
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::error::{check_finite, max_abs_finite};
 use crate::limits::Request;
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::{Float, ForwardCache, Mlp, Result};
 
@@ -238,16 +238,19 @@ impl<T: Float> Signals<T> {
     }
 
     /// Number of samples `N`.
+    #[must_use]
     pub fn n_samples(&self) -> usize {
         self.n
     }
 
     /// Number of outputs `C`.
+    #[must_use]
     pub fn n_outputs(&self) -> usize {
         self.c
     }
 
     /// Number of hidden layers `L − 1` (signals stored).
+    #[must_use]
     pub fn n_hidden(&self) -> usize {
         self.d.len()
     }
@@ -258,6 +261,7 @@ impl<T: Float> Signals<T> {
     /// If `h >= n_hidden()` (always for `Signals::default()`): the index is the caller's, who
     /// can ask [`n_hidden`](Self::n_hidden) first.
     #[track_caller]
+    #[must_use]
     pub fn layer(&self, h: usize) -> MatRef<'_, T> {
         self.check_hidden(h);
         rm(&self.d[h], self.n * self.c, self.widths[h + 1])
@@ -269,6 +273,7 @@ impl<T: Float> Signals<T> {
     /// # Panics
     /// If `h >= n_hidden()`.
     #[track_caller]
+    #[must_use]
     pub fn layer_by_sample(&self, h: usize) -> MatRef<'_, T> {
         self.check_hidden(h);
         rm(&self.d[h], self.n, self.c * self.widths[h + 1])

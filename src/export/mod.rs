@@ -29,13 +29,13 @@
 //! ```
 //! use faer::{Mat, Par};
 //! use mgs::export::{read_npy, write_csv, write_npy};
-//! use mgs::kernel::{KernelKind, Route, mgs_kernel};
+//! use mgs::kernel::{KernelKind, Route, KernelParams, kernel};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
 //!
 //! let arch = Architecture::new(3, &[(8, Activation::Tanh)], 2)?;
 //! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(0))?;
 //! let x = Mat::from_fn(5, 3, |i, j| (i as f64 - j as f64) * 0.3);
-//! let k = mgs_kernel(&mlp, x.as_ref(), KernelKind::Traced, Route::Factorised, Par::Seq)?;
+//! let k = kernel(&mlp, x.as_ref(), None, &KernelParams::new(KernelKind::Traced, Route::Factorised), Par::Seq)?;
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("kernel.npy");

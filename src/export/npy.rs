@@ -10,7 +10,7 @@ use py_literal::Value;
 
 use crate::limits::{bytes_of, check_bytes};
 use crate::train::History;
-use crate::train::io::{io_err, open_for_reading, write_atomic};
+use crate::train::io::{open_for_reading, write_atomic};
 use crate::{Error, Float, Jacobian, Result};
 
 /// The longest NPY header [`read_npy`] accepts, in bytes: NumPy's own default bound
@@ -174,7 +174,7 @@ pub fn write_history_npy(path: impl AsRef<Path>, history: &History) -> Result<()
 pub fn read_npy<T: Float>(path: impl AsRef<Path>) -> Result<Mat<T>> {
     let path = path.as_ref();
     let source = path.display().to_string();
-    let file = open_for_reading(path, true).map_err(|e| io_err(path, "", e))?;
+    let file = open_for_reading(path, true).map_err(|e| Error::io(path, "", e))?;
     // Regular files tell their length, so that a short one is refused before allocating.
     let length = file
         .metadata()
@@ -219,7 +219,7 @@ fn read_exact(reader: &mut impl Read, buf: &mut [u8], source: &str, what: &str) 
                 format_args!("truncated file: it ends inside the {what}"),
             )
         } else {
-            io_err(Path::new(source), "", e)
+            Error::io(Path::new(source), "", e)
         }
     })
 }
@@ -424,7 +424,7 @@ fn decode<T: Float>(mut reader: impl Read, length: Option<u64>, source: &str) ->
         let mut extra = [0u8; 1];
         let more = reader
             .read(&mut extra)
-            .map_err(|e| io_err(Path::new(source), "", e))?;
+            .map_err(|e| Error::io(Path::new(source), "", e))?;
         if more > 0 {
             return Err(format_err(
                 source,

@@ -2,37 +2,16 @@
 //!
 //! The centred kinds first centre each sample's `C` rows, `J_c = (I_N ⊗ P) J`
 //! (`P = I_C − 11ᵀ/C`), then form the same Gram products.
-//!
-//! ```
-//! use faer::{Mat, Par};
-//! use mgs::{Activation, Architecture, Init, Jacobian, Mlp, rng_from_seed};
-//! use mgs::kernel::{KernelKind, explicit};
-//! let arch = Architecture::new(2, &[(4, Activation::Sigmoid)], 3)?;
-//! let mlp = Mlp::<f64>::init(arch, Init::XavierUniform, &mut rng_from_seed(4))?;
-//! let x = Mat::from_fn(5, 2, |i, j| (i as f64) - (j as f64));
-//! let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq)?;
-//! let full = explicit::kernel(&j, KernelKind::Full, Par::Seq)?;
-//! let traced = explicit::kernel(&j, KernelKind::Traced, Par::Seq)?;
-//! // The traced kernel is the block trace of the full one.
-//! let s: f64 = (0..3).map(|c| full[(3 + c, 6 + c)]).sum();
-//! assert!((traced[(1, 2)] - s).abs() < 1e-12);
-//! // Centred: every sample's block of rows sums to zero.
-//! let centred = explicit::kernel(&j, KernelKind::CentredFull, Par::Seq)?;
-//! let row_block: f64 = (0..3).map(|c| centred[(3 + c, 7)]).sum();
-//! assert!(row_block.abs() < 1e-12 * centred[(7, 7)]);
-//! # Ok::<(), mgs::Error>(())
-//! ```
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, MatMut, MatRef, Par};
 
 use super::KernelKind;
-use super::factorised::gram_lower;
-use crate::mlp::{ensure_len, rm};
+use crate::buffer::{ensure_len, rm};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::simd::{add_assign, axpy};
-use crate::symmetric::{Triangle, mirror};
-use crate::{Error, Float, Jacobian, Result};
+use crate::symmetric::gram_into;
+use crate::{Float, Jacobian};
 
 /// Writes `J_c = (I_N ⊗ P) J` into `out` (row-major `(N·C) × P`): from every row of a sample,
 /// the mean of that sample's `C` rows is subtracted.
@@ -90,57 +69,37 @@ pub(crate) fn factor<'a, T: Float>(
     }
 }
 
-/// `F Fᵀ` into `k` (row-major `m × m`, both triangles): the lower triangle by one faer product,
-/// then mirrored.
-pub(crate) fn gram_into<T: Float>(k: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
-    gram_lower(k, f, par);
-    mirror(k, f.nrows(), Triangle::Lower, par);
-}
-
 /// `K = J Jᵀ` (full), its block trace (traced), or the same of `J_c = (I_N ⊗ P) J` (centred
-/// kinds). Fails for a centred kind with one output.
-pub fn kernel<T: Float>(j: &Jacobian<T>, kind: KernelKind, par: Par) -> Result<Mat<T>> {
-    kind.check_outputs(j.n_outputs())?;
-    let mut centred = Vec::new();
-    let f = factor(j, kind, &mut centred, par);
+/// kinds), written into `out` (`m × m`, checked by the caller, as is the kind) through the
+/// scratch `centred` (the centred Jacobian) and `gram` (the row-major product).
+pub(crate) fn kernel_into<T: Float>(
+    j: &Jacobian<T>,
+    kind: KernelKind,
+    (centred, gram): (&mut Vec<T>, &mut Vec<T>),
+    out: MatMut<'_, T>,
+    par: Par,
+) {
+    let f = factor(j, kind, centred, par);
     let m = f.nrows();
-    let mut k = Vec::new();
-    gram_into(&mut k, f, par);
-    let k = rm(&k, m, m).to_owned();
-    crate::error::check_finite_mat("kernel", k.as_ref())?;
-    Ok(k)
+    gram_into(gram, f, par);
+    let mut out = out;
+    out.copy_from(rm(&gram[..m * m], m, m));
 }
 
 /// Cross kernel `J₁ J₂ᵀ` (full), its block trace (traced), or the same of the centred Jacobians
-/// (centred kinds). The two Jacobians must come from models with the same number of parameters
-/// and outputs.
-pub fn cross_kernel<T: Float>(
+/// (centred kinds), written into `out` (`m₁ × m₂`, checked by the caller). The two Jacobians come
+/// from one model.
+pub(crate) fn cross_kernel_into<T: Float>(
     j1: &Jacobian<T>,
     j2: &Jacobian<T>,
     kind: KernelKind,
+    out: MatMut<'_, T>,
     par: Par,
-) -> Result<Mat<T>> {
-    if (j1.n_outputs(), j1.n_params()) != (j2.n_outputs(), j2.n_params()) {
-        return Err(Error::ShapeMismatch {
-            what: "second Jacobian (outputs, parameters)",
-            expected: (j1.n_outputs(), j1.n_params()),
-            found: (j2.n_outputs(), j2.n_params()),
-        });
-    }
-    kind.check_outputs(j1.n_outputs())?;
+) {
     let (mut c1, mut c2) = (Vec::new(), Vec::new());
     let (f1, f2) = (
         factor(j1, kind, &mut c1, par),
         factor(j2, kind, &mut c2, par),
     );
-    let mut k = Mat::zeros(f1.nrows(), f2.nrows());
-    matmul(
-        k.as_mut(),
-        Accum::Replace,
-        f1,
-        f2.transpose(),
-        T::one(),
-        par,
-    );
-    Ok(k)
+    matmul(out, Accum::Replace, f1, f2.transpose(), T::one(), par);
 }

@@ -13,194 +13,58 @@
 //! sample instead of `C` (output-layer constant `C − 1`). The centring itself costs `C² n_{L−1}`.
 //!
 //! **Per layer.** Each term `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` is the kernel of layer `l`'s
-//! parameters alone; [`layer_kernels`] returns them.
-//!
-//! ```
-//! use faer::{Mat, Par};
-//! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-//! use mgs::kernel::{KernelKind, factorised};
-//! let arch = Architecture::new(4, &[(32, Activation::GeluErf)], 1)?;
-//! let mlp = Mlp::<f32>::init(arch, Init::HeNormal, &mut rng_from_seed(5))?;
-//! let x = Mat::from_fn(8, 4, |i, j| (i * j) as f32 * 0.1);
-//! let k = factorised::kernel(&mlp, x.as_ref(), KernelKind::Traced, Par::Seq)?;
-//! assert_eq!((k.nrows(), k.ncols()), (8, 8));
-//! assert!(k[(0, 0)] > 0.0);
-//! # Ok::<(), mgs::Error>(())
-//! ```
+//! parameters alone; [`super::layer_kernels`] returns them.
 
 use std::ops::Range;
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
 use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::derivatives::Signals;
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::for_each_index;
-use crate::{Error, Float, ForwardCache, Mlp, Result};
+use crate::{Float, ForwardCache, Mlp, Result};
 
-/// The factorised MGS kernel of `mlp` on `x` (`N × d`).
-pub fn kernel<T: Float>(
+/// Forward pass and signals of `x` for `kind` into `cache` and `signals`; returns the kernel
+/// order.
+pub(crate) fn prepare<T: Float>(
+    cache: &mut ForwardCache<T>,
+    signals: &mut Signals<T>,
     mlp: &Mlp<T>,
     x: MatRef<'_, T>,
     kind: KernelKind,
     par: Par,
-) -> Result<Mat<T>> {
-    crate::limits::Request::Kernel {
-        n: x.nrows(),
-        kind,
-        route: super::Route::Factorised,
-    }
-    .check::<T>(mlp.arch())?;
-    let m = kind.order(x.nrows(), mlp.arch().output_dim());
-    let mut k = Mat::zeros(m, m);
-    KernelWorkspace::default().kernel_into(mlp, x, kind, k.as_mut(), par)?;
-    Ok(k)
+) -> Result<usize> {
+    let c = mlp.arch().output_dim();
+    kind.check_outputs(c)?;
+    cache.compute(mlp, x, par)?;
+    signals.compute_seeded(mlp, cache, kind.seeds(), false, par)?;
+    Ok(kind.order(cache.n, c))
 }
 
-/// Reusable buffers (forward cache and signals) for factorised kernels computed batch after batch,
-/// as a monitor does every epoch: with [`KernelWorkspace::kernel_into`] and a kept output matrix,
-/// repeated kernels of batches no larger than the largest seen touch no fresh memory but each
-/// tile's small scratch.
-///
-/// ```
-/// use faer::{Mat, Par};
-/// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-/// use mgs::kernel::{KernelKind, factorised::{self, KernelWorkspace}};
-/// let arch = Architecture::new(3, &[(16, Activation::Tanh)], 2)?;
-/// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
-/// let mut ws = KernelWorkspace::default();
-/// let mut k = Mat::zeros(10, 10); // order N·C for the full kernel
-/// for batch in 0..3 {
-///     let x = Mat::from_fn(5, 3, |i, j| (batch + i + 2 * j) as f64 * 0.1);
-///     ws.kernel_into(&mlp, x.as_ref(), KernelKind::Full, k.as_mut(), Par::Seq)?;
-///     assert_eq!(k, factorised::kernel(&mlp, x.as_ref(), KernelKind::Full, Par::Seq)?);
-/// }
-/// # Ok::<(), mgs::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct KernelWorkspace<T: Float> {
-    cache: ForwardCache<T>,
-    signals: Signals<T>,
-}
-
-impl<T: Float> KernelWorkspace<T> {
-    /// Writes the factorised kernel of `mlp` on `x` into `out`, which must be `m × m`
-    /// (`m = kind.order(N, C)`) and is overwritten.
-    pub fn kernel_into(
-        &mut self,
-        mlp: &Mlp<T>,
-        x: MatRef<'_, T>,
-        kind: KernelKind,
-        out: MatMut<'_, T>,
-        par: Par,
-    ) -> Result<()> {
-        let m = self.prepare(mlp, x, kind, par)?;
-        if (out.nrows(), out.ncols()) != (m, m) {
-            return Err(Error::ShapeMismatch {
-                what: "kernel output",
-                expected: (m, m),
-                found: (out.nrows(), out.ncols()),
-            });
-        }
+/// Writes the sum of the terms of `layers` of the kernel prepared in `cache` and `signals` into
+/// `out` (`m × m`, any strides).
+pub(crate) fn fill<T: Float>(
+    cache: &ForwardCache<T>,
+    signals: &Signals<T>,
+    kind: KernelKind,
+    out: MatMut<'_, T>,
+    layers: Range<usize>,
+    par: Par,
+) {
+    // K is symmetric, so it can be written through whichever orientation has unit stride.
+    if out.col_stride() == 1 && out.row_stride() >= 0 {
+        kernel_into(cache, signals, kind, out, None, layers, par);
+    } else if out.row_stride() == 1 && out.col_stride() >= 0 {
+        kernel_into(cache, signals, kind, out.transpose_mut(), None, layers, par);
+    } else {
+        let mut k = Mat::zeros(out.nrows(), out.ncols());
+        fill(cache, signals, kind, k.as_mut(), layers, par);
         let mut out = out;
-        self.fill(kind, out.as_mut(), 0..mlp.arch().n_layers(), par);
-        crate::error::check_finite_mat("kernel", out.as_ref())
+        out.copy_from(&k);
     }
-
-    /// The per-layer terms `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` of the factorised kernel
-    /// (`K = Σ_l K_l`, first layer first), written into `out`, which is resized to one `m × m`
-    /// matrix per layer; matrices already there are reused.
-    ///
-    /// `K_l` is the kernel of layer `l`'s parameters alone, `J_l J_lᵀ` with `J_l` the columns of
-    /// `J` (or `J_c`) that belong to `W^l` and `b^l`: its trace is that layer's share of the
-    /// squared gradient norms. For the output layer `S_D^L` is `[c = c']` (full), `P_{cc'}`
-    /// (centred full), `C` (traced) or `C − 1` (centred traced).
-    ///
-    /// ```
-    /// use faer::{Mat, Par};
-    /// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-    /// use mgs::kernel::{KernelKind, factorised::{self, KernelWorkspace}};
-    /// let arch = Architecture::new(3, &[(8, Activation::Tanh), (6, Activation::Silu)], 3)?;
-    /// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
-    /// let x = Mat::from_fn(5, 3, |i, j| (i + 2 * j) as f64 * 0.1);
-    /// let mut layers = Vec::new();
-    /// KernelWorkspace::default().layer_kernels_into(
-    ///     &mlp, x.as_ref(), KernelKind::CentredTraced, Par::Seq, &mut layers)?;
-    /// assert_eq!(layers.len(), 3);
-    /// let k = factorised::kernel(&mlp, x.as_ref(), KernelKind::CentredTraced, Par::Seq)?;
-    /// let sum = &layers[0] + &layers[1] + &layers[2];
-    /// assert!((&sum - &k).norm_max() < 1e-12 * k.norm_max());
-    /// # Ok::<(), mgs::Error>(())
-    /// ```
-    pub fn layer_kernels_into(
-        &mut self,
-        mlp: &Mlp<T>,
-        x: MatRef<'_, T>,
-        kind: KernelKind,
-        par: Par,
-        out: &mut Vec<Mat<T>>,
-    ) -> Result<()> {
-        let m = self.prepare(mlp, x, kind, par)?;
-        let n_layers = mlp.arch().n_layers();
-        out.truncate(n_layers);
-        out.resize_with(n_layers, || Mat::zeros(m, m));
-        for (l, k) in out.iter_mut().enumerate() {
-            if (k.nrows(), k.ncols()) != (m, m) {
-                k.resize_with(m, m, |_, _| T::zero());
-            }
-            self.fill(kind, k.as_mut(), l..l + 1, par);
-            crate::error::check_finite_mat("layer kernel", k.as_ref())?;
-        }
-        Ok(())
-    }
-
-    /// Forward pass and signals of `x` for `kind`; returns the kernel order.
-    fn prepare(
-        &mut self,
-        mlp: &Mlp<T>,
-        x: MatRef<'_, T>,
-        kind: KernelKind,
-        par: Par,
-    ) -> Result<usize> {
-        let c = mlp.arch().output_dim();
-        kind.check_outputs(c)?;
-        self.cache.compute(mlp, x, par)?;
-        self.signals
-            .compute_seeded(mlp, &self.cache, kind.seeds(), false, par)?;
-        Ok(kind.order(self.cache.n, c))
-    }
-
-    /// Writes the sum of the terms of `layers` into `out` (`m × m`, any strides).
-    fn fill(&self, kind: KernelKind, out: MatMut<'_, T>, layers: Range<usize>, par: Par) {
-        // K is symmetric, so it can be written through whichever orientation has unit stride.
-        if out.col_stride() == 1 && out.row_stride() >= 0 {
-            kernel_into(&self.cache, &self.signals, kind, out, None, layers, par);
-        } else if out.row_stride() == 1 && out.col_stride() >= 0 {
-            let out = out.transpose_mut();
-            kernel_into(&self.cache, &self.signals, kind, out, None, layers, par);
-        } else {
-            let mut k = Mat::zeros(out.nrows(), out.ncols());
-            self.fill(kind, k.as_mut(), layers, par);
-            let mut out = out;
-            out.copy_from(&k);
-        }
-    }
-}
-
-/// The per-layer terms `K_l` of the factorised kernel of `mlp` on `x`, first layer first
-/// (`K = Σ_l K_l`); see [`KernelWorkspace::layer_kernels_into`].
-pub fn layer_kernels<T: Float>(
-    mlp: &Mlp<T>,
-    x: MatRef<'_, T>,
-    kind: KernelKind,
-    par: Par,
-) -> Result<Vec<Mat<T>>> {
-    let mut out = Vec::new();
-    KernelWorkspace::default().layer_kernels_into(mlp, x, kind, par, &mut out)?;
-    Ok(out)
 }
 
 /// The signal factor of hidden layer `h` for `kind`: `(N·s) × n` (full kinds) or `N × (s·n)`
@@ -215,23 +79,6 @@ pub(crate) fn signal_factor<T: Float>(
     } else {
         signals.layer(h)
     }
-}
-
-/// Lower-triangular Gram `dst = f fᵀ` (row-major, `f.nrows()²`); the upper triangle is left as is.
-pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
-    let m = f.nrows();
-    ensure_len(dst, m * m);
-    triangular::matmul(
-        rm_mut(dst, m, m),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        f,
-        BlockStructure::Rectangular,
-        f.transpose(),
-        BlockStructure::Rectangular,
-        T::one(),
-        par,
-    );
 }
 
 /// The output layer's signal Gram `S Sᵀ` for seeds `S`: `[c = c']` (full), `P_{cc'}` (centred
@@ -412,23 +259,17 @@ pub(crate) fn kernel_into<T: Float>(
     });
 }
 
-/// The factorised cross kernel between `x1` (`N₁ × d`) and `x2` (`N₂ × d`).
-pub fn cross_kernel<T: Float>(
+/// The factorised cross kernel between `x1` (`N₁ × d`) and `x2` (`N₂ × d`), written into `out`
+/// (`m₁ × m₂`, checked by the caller, as are the kind and the memory).
+pub(crate) fn cross_kernel_into<T: Float>(
     mlp: &Mlp<T>,
     x1: MatRef<'_, T>,
     x2: MatRef<'_, T>,
     kind: KernelKind,
+    out: MatMut<'_, T>,
     par: Par,
-) -> Result<Mat<T>> {
+) -> Result<()> {
     let c = mlp.arch().output_dim();
-    kind.check_outputs(c)?;
-    crate::limits::Request::CrossKernel {
-        n1: x1.nrows(),
-        n2: x2.nrows(),
-        kind,
-        route: super::Route::Factorised,
-    }
-    .check::<T>(mlp.arch())?;
     let c1 = mlp.forward_cached(x1, par)?;
     let c2 = mlp.forward_cached(x2, par)?;
     let (mut s1, mut s2) = (Signals::default(), Signals::default());
@@ -470,6 +311,7 @@ pub fn cross_kernel<T: Float>(
         };
         accumulate_layer(par, &mut k, shape, left, &sa);
     }
-    crate::error::check_finite("cross kernel", &k)?;
-    Ok(rm(&k, m1, m2).to_owned())
+    let mut out = out;
+    out.copy_from(rm(&k, m1, m2));
+    Ok(())
 }

@@ -1,36 +1,58 @@
 //! MGS kernels `K = J Jᵀ`: full, traced, their centred forms and cross kernels, by two routes.
 //!
-//! - [`explicit`]: forms the per-sample Jacobian `J` and multiplies it by its transpose with
+//! One entry point, in the manner of neural-tangents' `kernel_fn(x1, x2=None, get=…)`:
+//! [`kernel`] computes `J(X₁) J(X₂)ᵀ` (`X₂ = X₁` when `x2` is `None`) for the [`KernelParams`]
+//! (which [`KernelKind`], by which [`Route`]); [`KernelWorkspace::kernel_into`] is the same
+//! computation written into a caller's matrix with buffers kept across calls, and
+//! [`layer_kernels`] splits a kernel into its per-layer terms.
+//!
+//! - [`Route::Explicit`] forms the per-sample Jacobian `J` and multiplies it by its transpose with
 //!   faer (one triangle, mirrored).
-//! - [`factorised`]: never forms `J`; sums per-layer Gram matrices of the backpropagated signals
-//!   and of the activations, combined by Hadamard products (design note §3.1).
+//! - [`Route::Factorised`] never forms `J`; it sums per-layer Gram matrices of the backpropagated
+//!   signals and of the activations, combined by Hadamard products (design note §3.1).
 //!
 //! Rows and columns of a full kernel follow the fixed order `r = i·C + c`. The centred kinds
 //! ([`KernelKind::CentredFull`], [`KernelKind::CentredTraced`]) use the gradients of the centred
-//! outputs `f_c − f̄`, and [`factorised::layer_kernels`] splits a kernel into its per-layer terms.
+//! outputs `f_c − f̄`.
 //!
 //! ```
 //! use faer::{Mat, Par};
 //! use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
-//! use mgs::kernel::{KernelKind, Route, mgs_kernel};
+//! use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 //! let arch = Architecture::new(3, &[(16, Activation::Tanh), (16, Activation::Tanh)], 2)?;
 //! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
 //! let x = Mat::from_fn(10, 3, |i, j| ((i + 1) as f64 * (j + 2) as f64).sin());
-//! let k_exp = mgs_kernel(&mlp, x.as_ref(), KernelKind::Full, Route::Explicit, Par::Seq)?;
-//! let k_fac = mgs_kernel(&mlp, x.as_ref(), KernelKind::Full, Route::Factorised, Par::Seq)?;
+//! let full = |route| KernelParams::new(KernelKind::Full, route);
+//! let k_exp = kernel(&mlp, x.as_ref(), None, &full(Route::Explicit), Par::Seq)?;
+//! let k_fac = kernel(&mlp, x.as_ref(), None, &full(Route::Factorised), Par::Seq)?;
 //! assert_eq!(k_exp.nrows(), 20);
 //! assert!((&k_exp - &k_fac).norm_max() < 1e-12 * k_exp.norm_max());
+//! // The traced kernel is the block trace of the full one.
+//! let traced = kernel(&mlp, x.as_ref(), None, &KernelParams::default(), Par::Seq)?;
+//! let s: f64 = (0..2).map(|c| k_fac[(2 + c, 6 + c)]).sum();
+//! assert!((traced[(1, 3)] - s).abs() < 1e-12 * traced.norm_max());
+//! // A cross kernel against a second batch; against the same batch it is the kernel.
+//! let x2 = Mat::from_fn(4, 3, |i, j| (i as f64 - j as f64) * 0.2);
+//! let cross = kernel(&mlp, x.as_ref(), Some(x2.as_ref()), &full(Route::Factorised), Par::Seq)?;
+//! assert_eq!((cross.nrows(), cross.ncols()), (20, 8));
+//! let same = kernel(&mlp, x.as_ref(), Some(x.as_ref()), &full(Route::Explicit), Par::Seq)?;
+//! assert!((&same - &k_exp).norm_max() < 1e-12 * k_exp.norm_max());
+//! // Centred: every sample's block of rows sums to zero.
+//! let centred = KernelParams::new(KernelKind::CentredFull, Route::Factorised);
+//! let kc = kernel(&mlp, x.as_ref(), None, &centred, Par::Seq)?;
+//! assert!((kc[(2, 7)] + kc[(3, 7)]).abs() < 1e-12 * kc[(7, 7)]);
 //! # Ok::<(), mgs::Error>(())
 //! ```
 
-pub mod explicit;
-pub mod factorised;
+pub(crate) mod explicit;
+pub(crate) mod factorised;
 pub(crate) mod hadamard;
 
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, MatMut, MatRef, Par};
 
-use crate::derivatives::Seeds;
-use crate::{Error, Float, Mlp, Result};
+use crate::derivatives::{Seeds, Signals};
+use crate::limits::Request;
+use crate::{Error, Float, ForwardCache, Jacobian, Mlp, NonExhaustive, Result};
 
 /// Which MGS kernel.
 ///
@@ -39,6 +61,7 @@ use crate::{Error, Float, Mlp, Result};
 /// softmax cross-entropy only differences of logits matter, and `f̄` is exactly the direction the
 /// loss cannot see. They need `C ≥ 2` (with one output the centred kernel is identically zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum KernelKind {
     /// `(N·C) × (N·C)`: every pair of (sample, output) gradients.
     Full,
@@ -68,6 +91,7 @@ impl KernelKind {
 
     /// Order of the kernel for `n` samples and `c` outputs: `n·c` (full kinds, saturating at
     /// `usize::MAX`, which no kernel passes the size check with) or `n` (traced).
+    #[must_use]
     pub fn order(&self, n: usize, c: usize) -> usize {
         if self.is_traced() {
             n
@@ -77,6 +101,7 @@ impl KernelKind {
     }
 
     /// Lower-case name (`"full"`, `"traced"`, `"centred_full"`, `"centred_traced"`).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             KernelKind::Full => "full",
@@ -87,11 +112,13 @@ impl KernelKind {
     }
 
     /// Whether the output gradients are centred (`J_c = (I_N ⊗ P) J`).
+    #[must_use]
     pub fn is_centred(&self) -> bool {
         matches!(self, KernelKind::CentredFull | KernelKind::CentredTraced)
     }
 
     /// Whether the kernel is summed over outputs (`N × N`).
+    #[must_use]
     pub fn is_traced(&self) -> bool {
         matches!(self, KernelKind::Traced | KernelKind::CentredTraced)
     }
@@ -133,55 +160,226 @@ pub enum Route {
     Factorised,
 }
 
-/// The MGS kernel of `mlp` on the batch `x` (`N × d`), by the chosen route.
-pub fn mgs_kernel<T: Float>(
-    mlp: &Mlp<T>,
-    x: MatRef<'_, T>,
-    kind: KernelKind,
-    route: Route,
-    par: Par,
-) -> Result<Mat<T>> {
-    match route {
-        Route::Explicit => {
-            crate::limits::Request::Kernel {
-                n: x.nrows(),
-                kind,
-                route,
-            }
-            .check::<T>(mlp.arch())?;
-            let j = crate::Jacobian::reverse(mlp, x, par)?;
-            explicit::kernel(&j, kind, par)
-        }
-        Route::Factorised => factorised::kernel(mlp, x, kind, par),
+/// What [`kernel`] computes: which kernel, by which route.
+///
+/// New fields may be added: write `KernelParams { kind, ..Default::default() }` or use
+/// [`KernelParams::new`]. The default is the traced kernel (neural-tangents' default) by the
+/// factorised route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KernelParams {
+    /// Which kernel.
+    pub kind: KernelKind,
+    /// How it is computed (both routes give the same kernel up to rounding).
+    pub route: Route,
+    #[doc(hidden)]
+    pub non_exhaustive: NonExhaustive,
+}
+
+impl Default for KernelParams {
+    fn default() -> Self {
+        Self::new(KernelKind::Traced, Route::default())
     }
 }
 
-/// The cross kernel `J(X₁) J(X₂)ᵀ` (full kinds: `(N₁·C) × (N₂·C)`; traced: `N₁ × N₂`), centred
-/// on both sides for the centred kinds.
-pub fn mgs_cross_kernel<T: Float>(
+impl KernelParams {
+    /// The kernel `kind` by `route`.
+    #[must_use]
+    pub fn new(kind: KernelKind, route: Route) -> Self {
+        Self {
+            kind,
+            route,
+            non_exhaustive: NonExhaustive::default(),
+        }
+    }
+}
+
+/// The MGS kernel `J(X₁) J(X₂)ᵀ` of `mlp` between the batches `x1` (`N₁ × d`) and `x2`
+/// (`N₂ × d`), or `J(X₁) J(X₁)ᵀ` when `x2` is `None`: `(N₁·C) × (N₂·C)` for the full kinds,
+/// `N₁ × N₂` for the traced ones, centred on both sides for the centred kinds.
+///
+/// With `x2 = None` only one triangle is computed (the kernel is symmetric); `Some(x1)` gives
+/// the same matrix at the cost of a general product. Errors: [`Error::TooLarge`] before anything
+/// is allocated past the memory limit ([`crate::limits::Request::Kernel`],
+/// [`crate::limits::Request::CrossKernel`]); [`Error::InvalidHyperparameter`] for a centred kind
+/// of a one-output model; the input errors of [`Mlp::forward`]; [`Error::NonFinite`] (`"kernel"`,
+/// `"cross kernel"`) if the kernel overflows. See the [module](self) example.
+pub fn kernel<T: Float>(
     mlp: &Mlp<T>,
     x1: MatRef<'_, T>,
-    x2: MatRef<'_, T>,
-    kind: KernelKind,
-    route: Route,
+    x2: Option<MatRef<'_, T>>,
+    params: &KernelParams,
     par: Par,
 ) -> Result<Mat<T>> {
-    match route {
-        Route::Explicit => {
-            let (n1, n2) = (x1.nrows(), x2.nrows());
-            crate::limits::Request::CrossKernel {
-                n1,
-                n2,
-                kind,
-                route,
-            }
-            .check::<T>(mlp.arch())?;
-            let j1 = crate::Jacobian::reverse(mlp, x1, par)?;
-            let j2 = crate::Jacobian::reverse(mlp, x2, par)?;
-            let k = explicit::cross_kernel(&j1, &j2, kind, par)?;
-            crate::error::check_finite_mat("cross kernel", k.as_ref())?;
-            Ok(k)
+    let (m1, m2) = check(mlp, x1, x2, params)?;
+    let mut k = Mat::zeros(m1, m2);
+    KernelWorkspace::default().kernel_into(mlp, x1, x2, params, k.as_mut(), par)?;
+    Ok(k)
+}
+
+/// The kernel's shape `(m₁, m₂)` once its kind and memory have been checked.
+fn check<T: Float>(
+    mlp: &Mlp<T>,
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+    params: &KernelParams,
+) -> Result<(usize, usize)> {
+    let KernelParams { kind, route, .. } = *params;
+    let arch = mlp.arch();
+    let n1 = x1.nrows();
+    match x2 {
+        None => Request::Kernel { n: n1, kind, route }.check::<T>(arch)?,
+        Some(x2) => Request::CrossKernel {
+            n1,
+            n2: x2.nrows(),
+            kind,
+            route,
         }
-        Route::Factorised => factorised::cross_kernel(mlp, x1, x2, kind, par),
+        .check::<T>(arch)?,
+    }
+    let c = arch.output_dim();
+    kind.check_outputs(c)?;
+    Ok((kind.order(n1, c), kind.order(x2.unwrap_or(x1).nrows(), c)))
+}
+
+/// The per-layer terms `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` of the (factorised) kernel of
+/// `mlp` on `x`, first layer first (`K = Σ_l K_l`); see [`KernelWorkspace::layer_kernels_into`].
+pub fn layer_kernels<T: Float>(
+    mlp: &Mlp<T>,
+    x: MatRef<'_, T>,
+    kind: KernelKind,
+    par: Par,
+) -> Result<Vec<Mat<T>>> {
+    let mut out = Vec::new();
+    KernelWorkspace::default().layer_kernels_into(mlp, x, kind, par, &mut out)?;
+    Ok(out)
+}
+
+/// Buffers kept across kernels computed batch after batch, as a monitor does every epoch: the
+/// forward cache and the signals (factorised route), the Jacobian, its centred copy and the Gram
+/// product (explicit route). With [`KernelWorkspace::kernel_into`] and a kept output matrix,
+/// repeated kernels of batches no larger than the largest seen touch no fresh memory but each
+/// tile's small scratch (cross kernels use scratch of their own).
+///
+/// ```
+/// use faer::{Mat, Par};
+/// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+/// use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel};
+/// let arch = Architecture::new(3, &[(16, Activation::Tanh)], 2)?;
+/// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
+/// let params = KernelParams::new(KernelKind::Full, Route::Factorised);
+/// let mut ws = KernelWorkspace::default();
+/// let mut k = Mat::zeros(10, 10); // order N·C for the full kernel
+/// for batch in 0..3 {
+///     let x = Mat::from_fn(5, 3, |i, j| (batch + i + 2 * j) as f64 * 0.1);
+///     ws.kernel_into(&mlp, x.as_ref(), None, &params, k.as_mut(), Par::Seq)?;
+///     assert_eq!(k, kernel(&mlp, x.as_ref(), None, &params, Par::Seq)?);
+/// }
+/// # Ok::<(), mgs::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KernelWorkspace<T: Float> {
+    cache: ForwardCache<T>,
+    signals: Signals<T>,
+    jacobian: Jacobian<T>,
+    centred: Vec<T>,
+    gram: Vec<T>,
+}
+
+impl<T: Float> KernelWorkspace<T> {
+    /// [`kernel`] written into `out`, which must be `m₁ × m₂` (`m = kind.order(N, C)`; any
+    /// strides) and is overwritten.
+    pub fn kernel_into(
+        &mut self,
+        mlp: &Mlp<T>,
+        x1: MatRef<'_, T>,
+        x2: Option<MatRef<'_, T>>,
+        params: &KernelParams,
+        out: MatMut<'_, T>,
+        par: Par,
+    ) -> Result<()> {
+        let shape = check(mlp, x1, x2, params)?;
+        if (out.nrows(), out.ncols()) != shape {
+            return Err(Error::ShapeMismatch {
+                what: "kernel output",
+                expected: shape,
+                found: (out.nrows(), out.ncols()),
+            });
+        }
+        let kind = params.kind;
+        let mut out = out;
+        match (x2, params.route) {
+            (None, Route::Factorised) => {
+                factorised::prepare(&mut self.cache, &mut self.signals, mlp, x1, kind, par)?;
+                let layers = 0..mlp.arch().n_layers();
+                factorised::fill(&self.cache, &self.signals, kind, out.as_mut(), layers, par);
+            }
+            (None, Route::Explicit) => {
+                self.jacobian.reverse_into(mlp, x1, par)?;
+                let scratch = (&mut self.centred, &mut self.gram);
+                explicit::kernel_into(&self.jacobian, kind, scratch, out.as_mut(), par);
+            }
+            (Some(x2), Route::Factorised) => {
+                factorised::cross_kernel_into(mlp, x1, x2, kind, out.as_mut(), par)?;
+            }
+            (Some(x2), Route::Explicit) => {
+                let j1 = Jacobian::reverse(mlp, x1, par)?;
+                let j2 = Jacobian::reverse(mlp, x2, par)?;
+                explicit::cross_kernel_into(&j1, &j2, kind, out.as_mut(), par);
+            }
+        }
+        let what = if x2.is_some() {
+            "cross kernel"
+        } else {
+            "kernel"
+        };
+        crate::error::check_finite_mat(what, out.as_ref())
+    }
+
+    /// The per-layer terms `K_l = S_D^l ∘ expand(S_A^{l−1} + 1)` of the factorised kernel
+    /// (`K = Σ_l K_l`, first layer first), written into `out`, which is resized to one `m × m`
+    /// matrix per layer; matrices already there are reused.
+    ///
+    /// `K_l` is the kernel of layer `l`'s parameters alone, `J_l J_lᵀ` with `J_l` the columns of
+    /// `J` (or `J_c`) that belong to `W^l` and `b^l`: its trace is that layer's share of the
+    /// squared gradient norms. For the output layer `S_D^L` is `[c = c']` (full), `P_{cc'}`
+    /// (centred full), `C` (traced) or `C − 1` (centred traced).
+    ///
+    /// ```
+    /// use faer::{Mat, Par};
+    /// use mgs::{Activation, Architecture, Init, Mlp, rng_from_seed};
+    /// use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel};
+    /// let arch = Architecture::new(3, &[(8, Activation::Tanh), (6, Activation::Silu)], 3)?;
+    /// let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(3))?;
+    /// let x = Mat::from_fn(5, 3, |i, j| (i + 2 * j) as f64 * 0.1);
+    /// let mut layers = Vec::new();
+    /// KernelWorkspace::default().layer_kernels_into(
+    ///     &mlp, x.as_ref(), KernelKind::CentredTraced, Par::Seq, &mut layers)?;
+    /// assert_eq!(layers.len(), 3);
+    /// let params = KernelParams::new(KernelKind::CentredTraced, Route::Factorised);
+    /// let k = kernel(&mlp, x.as_ref(), None, &params, Par::Seq)?;
+    /// let sum = &layers[0] + &layers[1] + &layers[2];
+    /// assert!((&sum - &k).norm_max() < 1e-12 * k.norm_max());
+    /// # Ok::<(), mgs::Error>(())
+    /// ```
+    pub fn layer_kernels_into(
+        &mut self,
+        mlp: &Mlp<T>,
+        x: MatRef<'_, T>,
+        kind: KernelKind,
+        par: Par,
+        out: &mut Vec<Mat<T>>,
+    ) -> Result<()> {
+        let m = factorised::prepare(&mut self.cache, &mut self.signals, mlp, x, kind, par)?;
+        let n_layers = mlp.arch().n_layers();
+        out.truncate(n_layers);
+        out.resize_with(n_layers, || Mat::zeros(m, m));
+        for (l, k) in out.iter_mut().enumerate() {
+            if (k.nrows(), k.ncols()) != (m, m) {
+                k.resize_with(m, m, |_, _| T::zero());
+            }
+            factorised::fill(&self.cache, &self.signals, kind, k.as_mut(), l..l + 1, par);
+            crate::error::check_finite_mat("layer kernel", k.as_ref())?;
+        }
+        Ok(())
     }
 }

@@ -9,9 +9,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
 
 use super::Workspace;
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::derivatives::{HvpRows, hvp_rows};
 use crate::kernel::{KernelKind, explicit};
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::{Float, ForwardCache, Jacobian, Mlp, Result};
 
 /// Route A's buffers: the Jacobian of the last call (and its centred copy), `G J`, output
@@ -35,7 +35,7 @@ pub(crate) fn kernel<T: Float>(
     par: Par,
 ) -> Result<()> {
     let j = Jacobian::reverse_from_cache(mlp, cache, par)?;
-    explicit::gram_into(k, explicit::factor(&j, kind, &mut buf.centred, par), par);
+    crate::symmetric::gram_into(k, explicit::factor(&j, kind, &mut buf.centred, par), par);
     buf.jacobian = Some(j);
     Ok(())
 }

@@ -18,12 +18,13 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
 
 use super::Workspace;
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::kernel::KernelKind;
-use crate::kernel::factorised::{gram_lower, signal_factor};
+use crate::kernel::factorised::signal_factor;
 use crate::kernel::hadamard::{Blocks, Left, accumulate_layer};
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk_pair};
 use crate::simd::{add_assign, hadamard_add_assign, mul_assign, scalar};
+use crate::symmetric::gram_lower;
 use crate::symmetric::{Triangle, mirror};
 use crate::{Float, Mlp};
 

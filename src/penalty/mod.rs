@@ -44,17 +44,18 @@ use std::time::{Duration, Instant};
 use faer::{MatRef, Par};
 use rand::RngExt;
 
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::derivatives::Signals;
 use crate::error::check_finite;
 pub use crate::kernel::{KernelKind, Route};
 use crate::metrics::{DEFAULT_JITTER, check_jitter};
-use crate::mlp::{ensure_len, rm, rm_mut};
 use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
+#[non_exhaustive]
 pub enum PenaltyMetric {
     /// `tr(K)/m`: shrinks gradient norms.
     Trace,
@@ -77,6 +78,7 @@ impl PenaltyMetric {
     ];
 
     /// Lower-case name (`"trace"`, `"logdet"`, `"normalized_logdet"`, `"cosine_logdet"`).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             PenaltyMetric::Trace => "trace",
@@ -117,6 +119,7 @@ pub enum PenaltyBound {
 
 impl PenaltyBound {
     /// The bounded metric: `g`, or `max(0, g − target)`.
+    #[must_use]
     pub fn apply(&self, g: f64) -> f64 {
         match *self {
             PenaltyBound::Unbounded => g,
@@ -125,6 +128,7 @@ impl PenaltyBound {
     }
 
     /// Whether the gradient is that of `g` (`true`) or zero: `1[g > target]` for the hinge.
+    #[must_use]
     pub fn is_active(&self, g: f64) -> bool {
         match *self {
             PenaltyBound::Unbounded => true,
@@ -179,6 +183,9 @@ pub struct PenaltyConfig {
     pub route: Route,
     /// Unbounded (default) or a hinge `max(0, g − target)`.
     pub bound: PenaltyBound,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for PenaltyConfig {
@@ -191,6 +198,7 @@ impl Default for PenaltyConfig {
             subset: None,
             route: Route::Factorised,
             bound: PenaltyBound::Unbounded,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
@@ -258,6 +266,7 @@ pub struct PhaseTimings {
 
 impl PhaseTimings {
     /// Sum of the phases.
+    #[must_use]
     pub fn total(&self) -> Duration {
         self.forward + self.kernel + self.factor + self.inverse + self.backward
     }
@@ -268,6 +277,16 @@ pub struct Penalty<T: Float> {
     config: PenaltyConfig,
     ws: Workspace<T>,
     timings: PhaseTimings,
+}
+
+/// The configuration and the last call's timings; the workspace's buffers are left out.
+impl<T: Float> std::fmt::Debug for Penalty<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Penalty")
+            .field("config", &self.config)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: Float> Penalty<T> {
@@ -282,11 +301,13 @@ impl<T: Float> Penalty<T> {
     }
 
     /// Per-phase wall time of the last successful call.
+    #[must_use]
     pub fn last_timings(&self) -> PhaseTimings {
         self.timings
     }
 
     /// The configuration.
+    #[must_use]
     pub fn config(&self) -> &PenaltyConfig {
         &self.config
     }

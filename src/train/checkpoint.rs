@@ -223,6 +223,7 @@ impl<T: Float> Checkpoint<T> {
 
 impl<T: Float> Trainer<'_, T> {
     /// The run's current state as a checkpoint.
+    #[must_use]
     pub fn checkpoint(&self) -> Checkpoint<T> {
         Checkpoint {
             widths: self.mlp.arch().widths().to_vec(),

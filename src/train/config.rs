@@ -121,6 +121,9 @@ pub struct TrainConfig {
     /// `Par::Seq` when deserialised).
     #[serde(skip, default = "sequential")]
     pub par: Par,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 /// The parallelism of a deserialised [`TrainConfig`].
@@ -147,6 +150,7 @@ impl Default for TrainConfig {
             early_stopping: None,
             checkpoint: None,
             par: Par::Seq,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
@@ -191,10 +195,9 @@ impl TrainConfig {
                 _ => std::path::Path::new("."),
             };
             if !dir.is_dir() {
-                return Err(Error::Io {
-                    path: ac.path.display().to_string(),
-                    message: format!("the checkpoint folder {} does not exist", dir.display()),
-                });
+                let missing = format!("the checkpoint folder {} does not exist", dir.display());
+                let e = std::io::Error::new(std::io::ErrorKind::NotFound, missing);
+                return Err(Error::io(&ac.path, "", e));
             }
         }
         Ok(())

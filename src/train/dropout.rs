@@ -40,8 +40,8 @@ use faer::{MatRef, Par};
 use rand::Rng;
 use rand::distr::{Bernoulli, Distribution};
 
+use crate::buffer::rm;
 use crate::derivatives::vjp_into;
-use crate::mlp::rm;
 use crate::{Error, Float, ForwardCache, Mlp, Result};
 
 /// Checks a dropout rate: `0 ≤ p < 1`.
@@ -129,18 +129,21 @@ impl<T: Float> DropoutPass<T> {
     }
 
     /// The forward cache of the masked network (for [`crate::derivatives`]).
+    #[must_use]
     pub fn cache(&self) -> &ForwardCache<T> {
         &self.cache
     }
 
     /// The outputs `f(X)` of the masked network (`N × C`); `0 × 0` for a pass never computed
     /// (`DropoutPass::default()`) or whose last computation failed.
+    #[must_use]
     pub fn output(&self) -> MatRef<'_, T> {
         self.cache.output()
     }
 
     /// The scale factors `s ∈ {0, 1/(1−p)}` of hidden layer `hidden` (0-based, `N × n_{hidden+1}`),
     /// or `None` if there is no such hidden layer.
+    #[must_use]
     pub fn mask(&self, hidden: usize) -> Option<MatRef<'_, T>> {
         if self.cache.n_samples() == 0 {
             return None;

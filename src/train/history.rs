@@ -191,6 +191,7 @@ fn mgs_columns(h: &History) -> Vec<MgsColumn> {
 
 impl History {
     /// A copy with every wall time set to 0 (to compare runs that must agree bit for bit).
+    #[must_use]
     pub fn without_timing(&self) -> History {
         let mut h = self.clone();
         for e in &mut h.epochs {
@@ -200,6 +201,7 @@ impl History {
     }
 
     /// The last record, if any.
+    #[must_use]
     pub fn last(&self) -> Option<&EpochRecord> {
         self.epochs.last()
     }
@@ -207,6 +209,7 @@ impl History {
     /// The last epoch's and the selected epoch's evaluations side by side (`None` before the
     /// first epoch). Without a selected epoch (the initial parameters were never beaten) the
     /// selected side has `epoch: None` and no evaluations.
+    #[must_use]
     pub fn summary(&self) -> Option<RunSummary> {
         let last = self.last()?;
         let evals = |e: &EpochRecord| EpochEvaluations {
@@ -231,6 +234,7 @@ impl History {
     }
 
     /// The history as CSV text (see the module documentation).
+    #[must_use]
     pub fn to_csv(&self) -> String {
         let columns = self.columns();
         let mut out = String::new();

@@ -45,17 +45,6 @@ const NAME_CHARS: usize = 64;
 /// file microseconds after creating it; this margin covers that gap on a loaded machine.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(10);
 
-pub(crate) fn io_err(path: &Path, context: &str, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: if context.is_empty() {
-            e.to_string()
-        } else {
-            format!("{context}: {e}")
-        },
-    }
-}
-
 /// The prefix of the temporary files of `name`: `.<name>.` (name cut to [`NAME_CHARS`]).
 fn temp_prefix(name: &str) -> String {
     let short: String = name.chars().take(NAME_CHARS).collect();
@@ -66,7 +55,13 @@ fn temp_prefix(name: &str) -> String {
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
-        .ok_or_else(|| io_err(path, "", "not a file path"))?
+        .ok_or_else(|| {
+            Error::io(
+                path,
+                "",
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+            )
+        })?
         .to_string_lossy();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -78,18 +73,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(SUFFIX)
         .rand_bytes(RANDOM_CHARS)
         .tempfile_in(dir)
-        .map_err(|e| io_err(path, "creating a temporary file in its folder", e))?;
+        .map_err(|e| Error::io(path, "creating a temporary file in its folder", e))?;
     // Called through the trait: the inherent `File::lock` is newer than the crate's MSRV.
-    FileExt::lock(tmp.as_file()).map_err(|e| io_err(path, "locking the temporary file", e))?;
+    FileExt::lock(tmp.as_file()).map_err(|e| Error::io(path, "locking the temporary file", e))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_err(path, "writing the temporary file", e))?;
+        .map_err(|e| Error::io(path, "writing the temporary file", e))?;
     // On failure the temporary file (inside the error) is dropped, which deletes it.
     let file = tmp
         .persist(path)
-        .map_err(|e| io_err(path, "renaming the temporary file over it", e.error))?;
+        .map_err(|e| Error::io(path, "renaming the temporary file over it", e.error))?;
     drop(file);
-    sync_dir(dir).map_err(|e| io_err(path, "syncing its folder", e))?;
+    sync_dir(dir).map_err(|e| Error::io(path, "syncing its folder", e))?;
     remove_stale(dir, &prefix);
     Ok(())
 }
@@ -163,11 +158,11 @@ fn remove_stale(dir: &Path, prefix: &str) {
 /// `/dev/zero`) is [`Error::TooLarge`] after reading `limit + 1` bytes, never an unbounded
 /// allocation. A FIFO without a writer reads as empty instead of blocking (Unix).
 pub(crate) fn read_to_string_limited(path: &Path, limit: u64) -> Result<String> {
-    let file = open_for_reading(path, true).map_err(|e| io_err(path, "", e))?;
+    let file = open_for_reading(path, true).map_err(|e| Error::io(path, "", e))?;
     let mut text = String::new();
     file.take(limit.saturating_add(1))
         .read_to_string(&mut text)
-        .map_err(|e| io_err(path, "", e))?;
+        .map_err(|e| Error::io(path, "", e))?;
     if text.len() as u64 > limit {
         return Err(Error::TooLarge {
             what: format!("reading {}", path.display()),
@@ -276,6 +271,7 @@ mod tests {
         let Error::Io {
             path: named,
             message,
+            ..
         } = write_atomic(&path, b"x").unwrap_err()
         else {
             panic!("not an I/O error");

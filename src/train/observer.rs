@@ -86,6 +86,7 @@ impl ObserveMode {
     }
 
     /// Whether an observer in this mode runs after (0-based) `epoch`.
+    #[must_use]
     pub fn fires(&self, epoch: usize, new_best: bool) -> bool {
         match *self {
             ObserveMode::Every(k) => k > 0 && (epoch + 1) % k == 0,

@@ -72,6 +72,9 @@ pub struct Sgd {
     pub nesterov: bool,
     /// Decoupled weight decay `λ ≥ 0`: `θ ← θ(1 − ηλ)` before each step.
     pub weight_decay: f64,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for Sgd {
@@ -82,6 +85,7 @@ impl Default for Sgd {
             momentum: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
@@ -112,6 +116,9 @@ pub struct Adam {
     pub beta2: f64,
     /// `ε > 0` added to the denominator.
     pub eps: f64,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for Adam {
@@ -122,6 +129,7 @@ impl Default for Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
@@ -148,6 +156,9 @@ pub struct AdamW {
     pub adam: Adam,
     /// Decoupled weight decay `λ ≥ 0`: `θ ← θ(1 − ηλ)` before each Adam step.
     pub weight_decay: f64,
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl Default for AdamW {
@@ -156,6 +167,7 @@ impl Default for AdamW {
         Self {
             adam: Adam::default(),
             weight_decay: 0.01,
+            non_exhaustive: crate::NonExhaustive::default(),
         }
     }
 }
@@ -170,6 +182,7 @@ impl AdamW {
 
 /// One of the optimisers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Optimizer {
     /// [`Sgd`].
     Sgd(Sgd),
@@ -188,6 +201,7 @@ impl Default for Optimizer {
 
 /// Which algorithm an [`OptimizerState`] belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum OptimizerKind {
     /// [`Sgd`].
     Sgd,
@@ -224,6 +238,7 @@ impl Optimizer {
     }
 
     /// The base learning rate.
+    #[must_use]
     pub fn lr(&self) -> f64 {
         match self {
             Optimizer::Sgd(o) => o.lr,
@@ -233,6 +248,7 @@ impl Optimizer {
     }
 
     /// The algorithm.
+    #[must_use]
     pub fn kind(&self) -> OptimizerKind {
         match self {
             Optimizer::Sgd(_) => OptimizerKind::Sgd,
@@ -251,6 +267,7 @@ impl Optimizer {
     }
 
     /// A fresh state (step 0, zero buffers) for `n_params` parameters.
+    #[must_use]
     pub fn init_state<T: Float>(&self, n_params: usize) -> OptimizerState<T> {
         let (first, second) = self.moment_lens(n_params);
         OptimizerState {
@@ -457,6 +474,7 @@ fn adam_step<T: Float>(
 
 /// A per-epoch learning-rate schedule, applied to the optimiser's base rate `η₀`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Schedule {
     /// `η_e = η₀`.
     #[default]
@@ -526,6 +544,7 @@ impl Schedule {
     }
 
     /// The learning rate of (0-based) `epoch` in a run of `total_epochs` epochs.
+    #[must_use]
     pub fn lr(&self, base_lr: f64, epoch: usize, total_epochs: usize) -> f64 {
         match *self {
             Schedule::Constant => base_lr,

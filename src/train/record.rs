@@ -57,6 +57,7 @@ impl KernelSummary {
     ];
 
     /// The summaries in the order of [`NAMES`](Self::NAMES) (`None` where not computed).
+    #[must_use]
     pub fn values(&self) -> [Option<f64>; 7] {
         [
             Some(self.trace),
@@ -70,6 +71,7 @@ impl KernelSummary {
     }
 
     /// The summary named `name` (one of [`NAMES`](Self::NAMES)).
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<f64> {
         let i = Self::NAMES.iter().position(|n| *n == name)?;
         self.values()[i]
@@ -134,6 +136,7 @@ pub struct EpochRecord {
 
 impl EpochRecord {
     /// The MGS record of `kernel` on the probe named `probe`, if one was measured.
+    #[must_use]
     pub fn mgs(&self, probe: &str, kernel: KernelKind) -> Option<&MgsRecord> {
         self.mgs
             .iter()
@@ -141,6 +144,7 @@ impl EpochRecord {
     }
 
     /// One line for progress displays.
+    #[must_use]
     pub fn summary_line(&self) -> String {
         let mut line = format!(
             "epoch {:>4}  lr {:.3e}  train {:.6}",

@@ -24,6 +24,7 @@ pub struct TrainRngs {
 impl TrainRngs {
     /// The five streams for `seed`: seeds drawn in turn from `rng_from_seed(seed)` (the first
     /// four are the streams of earlier versions, unchanged).
+    #[must_use]
     pub fn from_seed(seed: u64) -> Self {
         let mut master = rng_from_seed(seed);
         let mut next = || rng_from_seed(rand::Rng::next_u64(&mut master));

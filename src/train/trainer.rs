@@ -1,5 +1,5 @@
 //! The loop: epochs, learning-rate schedule, evaluation, selection, termination and checkpoint
-//! cadence around the [step](super::step), with [observers](super::observer) called at the start,
+//! cadence around the training step, with [observers](super::observer) called at the start,
 //! after epochs and at the end.
 //!
 //! A [`Trainer`] owns the model and borrows the data. Each epoch it shuffles the training set with
@@ -241,6 +241,7 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// Adds a closure that records named scalar metrics of the model after every epoch.
+    #[must_use]
     pub fn with_observer_fn(
         mut self,
         f: impl FnMut(&Mlp<T>, usize) -> Result<Vec<(String, f64)>> + 'a,
@@ -252,6 +253,7 @@ impl<'a, T: Float> Trainer<'a, T> {
 
     /// Adds a callback, called after every epoch with its record and the model; returning
     /// [`Control::Stop`] ends the run.
+    #[must_use]
     pub fn with_callback(mut self, f: impl FnMut(&EpochRecord, &Mlp<T>) -> Control + 'a) -> Self {
         self.observers
             .push((ObserveMode::Every(1), Box::new(CallbackFn(f))));
@@ -259,11 +261,13 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// The model at the current parameters.
+    #[must_use]
     pub fn model(&self) -> &Mlp<T> {
         &self.mlp
     }
 
     /// Consumes the trainer, returning the model.
+    #[must_use]
     pub fn into_model(self) -> Mlp<T> {
         self.mlp
     }
@@ -284,61 +288,73 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// The configuration.
+    #[must_use]
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }
 
     /// The loss.
+    #[must_use]
     pub fn loss(&self) -> &dyn Loss<T> {
         self.loss.as_ref()
     }
 
     /// The history so far.
+    #[must_use]
     pub fn history(&self) -> &History {
         &self.state.history
     }
 
     /// The run's state (what a checkpoint stores besides the parameters).
+    #[must_use]
     pub fn state(&self) -> &RunState<T> {
         &self.state
     }
 
     /// Number of epochs completed.
+    #[must_use]
     pub fn epoch(&self) -> usize {
         self.state.epoch
     }
 
     /// True once the run has ended (all epochs done, early stopping, or a stop request).
+    #[must_use]
     pub fn is_finished(&self) -> bool {
         self.state.finished || self.state.epoch >= self.config.epochs
     }
 
     /// The selected checkpoint so far (`None` before the first run).
+    #[must_use]
     pub fn selected(&self) -> Option<&Selected<T>> {
         self.state.selected.as_ref()
     }
 
     /// The selected flat parameters so far (always finite; `None` before the first run).
+    #[must_use]
     pub fn selected_params(&self) -> Option<&[T]> {
         self.state.selected.as_ref().map(|b| b.params.as_slice())
     }
 
     /// The optimiser's state.
+    #[must_use]
     pub fn optimizer_state(&self) -> &OptimizerState<T> {
         &self.state.optimizer
     }
 
     /// The generators' current state.
+    #[must_use]
     pub fn rngs(&self) -> &TrainRngs {
         &self.state.rngs
     }
 
     /// The error that ended the run, if one did.
+    #[must_use]
     pub fn error(&self) -> Option<&Error> {
         self.failed.as_ref()
     }
 
     /// Names of the regularisers, in the order they are applied.
+    #[must_use]
     pub fn regularizer_names(&self) -> Vec<String> {
         self.regularizers
             .iter()

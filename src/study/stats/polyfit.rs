@@ -40,16 +40,19 @@ impl Polynomial {
     /// Expanded from the scaled form: `Σ_k β_k ((x − c)/h)^k` has `x^j` coefficient
     /// `Σ_{k ≥ j} β_k C(k, j) h^{−j} (−c/h)^{k−j}`. For data far from 0 the expansion cancels
     /// digits; [`Polynomial::eval`] uses the scaled form and does not.
+    #[must_use]
     pub fn coefficients(&self) -> &[f64] {
         &self.coefficients
     }
 
     /// The degree (number of coefficients minus one).
+    #[must_use]
     pub fn degree(&self) -> usize {
         self.scaled.len() - 1
     }
 
     /// The value at `x` (Horner's rule in the scaled variable).
+    #[must_use]
     pub fn eval(&self, x: f64) -> f64 {
         let t = (x - self.center) / self.scale;
         self.scaled.iter().rev().fold(0.0, |acc, &c| acc * t + c)

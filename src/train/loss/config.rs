@@ -19,6 +19,7 @@ use crate::{Float, Result};
 /// # Ok::<(), mgs::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum LossConfig {
     /// [`CrossEntropy`] with label smoothing `ε ∈ [0, 1]` (0 = off).
     CrossEntropy {
@@ -95,6 +96,7 @@ impl LossConfig {
 
     /// The loss's [`name`](Loss::name): `"cross_entropy"`, `"mse"`, `"gce"`, `"sce"`,
     /// `"bootstrap_soft"`, `"bootstrap_hard"` or `"elr"`.
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             LossConfig::CrossEntropy { .. } => "cross_entropy",
@@ -108,6 +110,7 @@ impl LossConfig {
     }
 
     /// True for the losses on logits that take class labels or soft targets (all but MSE).
+    #[must_use]
     pub fn is_classification(&self) -> bool {
         !matches!(self, LossConfig::MeanSquaredError)
     }

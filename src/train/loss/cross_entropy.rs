@@ -37,6 +37,7 @@ impl CrossEntropy {
     }
 
     /// The label smoothing `ε`.
+    #[must_use]
     pub fn label_smoothing(&self) -> f64 {
         self.label_smoothing
     }

@@ -90,11 +90,13 @@ impl EarlyLearning {
     }
 
     /// Number of training samples given to [`prepare`](Loss::prepare) (0 before).
+    #[must_use]
     pub fn n_train(&self) -> usize {
         self.targets.len().checked_div(self.n_outputs).unwrap_or(0)
     }
 
     /// The running target `t_i` of training sample `i` (`None` if `i ≥ n_train`).
+    #[must_use]
     pub fn target(&self, i: usize) -> Option<&[f64]> {
         let c = self.n_outputs;
         (i < self.n_train()).then(|| &self.targets[i * c..(i + 1) * c])
@@ -135,11 +137,12 @@ impl EarlyLearning {
                 found: (samples.len(), 1),
             });
         }
-        if let Some(&s) = samples.iter().find(|&&s| s >= self.n_train()) {
-            return Err(Error::InvalidHyperparameter {
-                name: "sample index",
-                value: s as f64,
-                reason: "must be below the number of training samples given to prepare",
+        if let Some(&index) = samples.iter().find(|&&s| s >= self.n_train()) {
+            // The length is the number of training samples given to prepare.
+            return Err(Error::IndexOutOfRange {
+                what: "sample index",
+                index,
+                len: self.n_train(),
             });
         }
         // Marks in a buffer kept across calls (no allocation per step), cleared before returning.
@@ -152,8 +155,8 @@ impl EarlyLearning {
             self.seen[s] = false;
         }
         if let Some(s) = duplicate {
-            return Err(Error::InvalidHyperparameter {
-                name: "sample index",
+            return Err(Error::InvalidValue {
+                what: "sample index",
                 value: s as f64,
                 reason: "appears twice in the batch (ELR updates one target per sample)",
             });
@@ -265,8 +268,8 @@ impl<T: Float> Loss<T> for EarlyLearning {
         }
         crate::error::check_finite("ELR state", state)?;
         if let Some(&v) = state.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-            return Err(Error::InvalidHyperparameter {
-                name: "ELR state entry",
+            return Err(Error::InvalidValue {
+                what: "ELR state entry",
                 value: v,
                 reason: "must lie in [0, 1]",
             });
@@ -274,8 +277,8 @@ impl<T: Float> Loss<T> for EarlyLearning {
         for row in state.chunks_exact(self.n_outputs.max(1)) {
             let sum: f64 = row.iter().sum();
             if sum > 1.0 + STATE_SUM_TOL {
-                return Err(Error::InvalidHyperparameter {
-                    name: "ELR state row sum",
+                return Err(Error::InvalidValue {
+                    what: "ELR state row sum",
                     value: sum,
                     reason: "each sample's target must sum to at most 1 (within 1e-6)",
                 });

@@ -32,6 +32,7 @@ impl GeneralizedCrossEntropy {
     }
 
     /// The exponent `q`.
+    #[must_use]
     pub fn q(&self) -> f64 {
         self.q
     }

@@ -5,7 +5,7 @@ use faer::{Mat, MatRef, Par};
 use super::super::{
     Control, EpochRecord, KernelSummary, LayerSummary, MgsRecord, Observation, Observer,
 };
-use crate::kernel::{KernelKind, factorised::KernelWorkspace};
+use crate::kernel::{KernelKind, KernelParams, KernelWorkspace, Route};
 use crate::metrics::{self, MetricsConfig};
 use crate::{Error, Float, Mlp, Result};
 
@@ -53,6 +53,7 @@ impl<T: Float> MgsMonitor<T> {
         let config = MetricsConfig {
             jitter,
             spectrum: true,
+            ..MetricsConfig::default()
         };
         config.check()?;
         Ok(Self {
@@ -92,6 +93,7 @@ impl<T: Float> MgsMonitor<T> {
     }
 
     /// Also records the per-layer decomposition (one more Cholesky per layer and kernel).
+    #[must_use]
     pub fn with_layers(mut self, layers: bool) -> Self {
         self.layers = layers;
         self
@@ -99,6 +101,7 @@ impl<T: Float> MgsMonitor<T> {
 
     /// Computes the spectrum summaries (effective rank, condition number) or not: an
     /// eigendecomposition per kernel, several times a Cholesky's cost.
+    #[must_use]
     pub fn with_spectrum(mut self, spectrum: bool) -> Self {
         self.config.spectrum = spectrum;
         self
@@ -106,12 +109,14 @@ impl<T: Float> MgsMonitor<T> {
 
     /// Measures with `par` instead of the trainer's parallelism; results are the same bits for
     /// any thread count.
+    #[must_use]
     pub fn with_par(mut self, par: Par) -> Self {
         self.par = Some(par);
         self
     }
 
     /// Names of the probe sets, in order.
+    #[must_use]
     pub fn probe_names(&self) -> Vec<&str> {
         self.probes.iter().map(|p| p.name.as_str()).collect()
     }
@@ -166,8 +171,10 @@ impl<T: Float> MgsMonitor<T> {
             for (&kind, k) in self.kinds.iter().zip(&mut probe.kernels) {
                 let m = kind.order(probe.inputs.nrows(), c);
                 k.resize_with(m, m, |_, _| 0.0);
+                let params = KernelParams::new(kind, Route::Factorised);
+                let x = probe.inputs.as_ref();
                 self.workspace
-                    .kernel_into(mlp, probe.inputs.as_ref(), kind, k.as_mut(), par)?;
+                    .kernel_into(mlp, x, None, &params, k.as_mut(), par)?;
                 let summary = summarise(k.as_ref(), &self.config, par)?;
                 let layers = if self.layers {
                     self.workspace.layer_kernels_into(

@@ -22,6 +22,8 @@ pub struct WeightSchedule {
     /// Largest ratio `κ > 0` of the penalty's gradient norm to the data gradient's (`None` = no
     /// cap).
     pub cap: Option<f64>,
+    #[doc(hidden)]
+    pub non_exhaustive: crate::NonExhaustive,
 }
 
 impl WeightSchedule {
@@ -38,6 +40,7 @@ impl WeightSchedule {
     }
 
     /// The factor `w(e)` of epoch `e`.
+    #[must_use]
     pub fn factor(&self, epoch: usize) -> f64 {
         if epoch < self.start_epoch {
             0.0
@@ -77,11 +80,13 @@ impl<T: Float> MgsRegularizer<T> {
     }
 
     /// The penalty's configuration.
+    #[must_use]
     pub fn config(&self) -> &PenaltyConfig {
         self.penalty.config()
     }
 
     /// The weight schedule.
+    #[must_use]
     pub fn schedule(&self) -> &WeightSchedule {
         &self.schedule
     }

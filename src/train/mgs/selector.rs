@@ -97,12 +97,14 @@ impl MgsSelector {
     }
 
     /// Selects the minimum or the maximum of the smoothed curve.
+    #[must_use]
     pub fn with_extremum(mut self, extremum: Extremum) -> Self {
         self.extremum = extremum;
         self
     }
 
     /// Ignores the measurements of the first `epochs` epochs (the smoothing still sees them).
+    #[must_use]
     pub fn with_warmup(mut self, epochs: usize) -> Self {
         self.warmup_epochs = epochs;
         self
@@ -124,21 +126,25 @@ impl MgsSelector {
     }
 
     /// The selected epoch so far (`None` before the first measurement after the warm-up).
+    #[must_use]
     pub fn selected_epoch(&self) -> Option<usize> {
         self.state.best_epoch
     }
 
     /// The smoothed value at the selected epoch.
+    #[must_use]
     pub fn selected_value(&self) -> Option<f64> {
         self.state.best_epoch.map(|_| self.state.best_value)
     }
 
     /// The parameters of the selected epoch (in `f64`; empty before a selection).
+    #[must_use]
     pub fn selected_params(&self) -> &[f64] {
         &self.state.params
     }
 
     /// True once `patience` measurements have passed without a new extremum.
+    #[must_use]
     pub fn confirmed(&self) -> bool {
         self.state.best_epoch.is_some() && self.state.since_best >= self.patience
     }
