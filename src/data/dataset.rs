@@ -44,6 +44,7 @@ pub enum Targets {
 
 impl Targets {
     /// One real-valued target per sample.
+    #[must_use]
     pub fn regression(values: Vec<f64>) -> Self {
         Targets::Regression {
             values,
@@ -53,6 +54,7 @@ impl Targets {
 
     /// Number of samples the targets describe (0 for regression targets with `n_targets = 0`,
     /// which [`Dataset::new`] rejects).
+    #[must_use]
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes { labels, .. } => labels.len(),
@@ -63,6 +65,7 @@ impl Targets {
     }
 
     /// True when there are no samples.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -221,16 +224,19 @@ impl Dataset {
     }
 
     /// Number of samples `n`.
+    #[must_use]
     pub fn n_samples(&self) -> usize {
         self.targets.len()
     }
 
     /// Number of features `d`.
+    #[must_use]
     pub fn n_features(&self) -> usize {
         self.n_features
     }
 
     /// Number of classes, or `None` for a regression dataset.
+    #[must_use]
     pub fn n_classes(&self) -> Option<usize> {
         match &self.targets {
             Targets::Classes { n_classes, .. } => Some(*n_classes),
@@ -239,6 +245,7 @@ impl Dataset {
     }
 
     /// Number of regression targets per sample, or `None` for a classification dataset.
+    #[must_use]
     pub fn n_regression_targets(&self) -> Option<usize> {
         match &self.targets {
             Targets::Regression { n_targets, .. } => Some(*n_targets),
@@ -247,26 +254,31 @@ impl Dataset {
     }
 
     /// True for a classification dataset.
+    #[must_use]
     pub fn is_classification(&self) -> bool {
         matches!(self.targets, Targets::Classes { .. })
     }
 
     /// The features as an `n × d` view.
+    #[must_use]
     pub fn features(&self) -> MatRef<'_, f64> {
         MatRef::from_row_major_slice(&self.features, self.n_samples(), self.n_features)
     }
 
     /// The features converted to `T` in a new `n × d` matrix.
+    #[must_use]
     pub fn features_as<T: Float>(&self) -> Mat<T> {
         row_major_as(&self.features, self.n_samples(), self.n_features)
     }
 
     /// The row-major feature buffer (`n · d` values).
+    #[must_use]
     pub fn feature_values(&self) -> &[f64] {
         &self.features
     }
 
     /// The features of sample `i`, or `None` when `i ≥ n`.
+    #[must_use]
     pub fn row(&self, i: usize) -> Option<&[f64]> {
         let d = self.n_features;
         self.features
@@ -274,11 +286,13 @@ impl Dataset {
     }
 
     /// The targets.
+    #[must_use]
     pub fn targets(&self) -> &Targets {
         &self.targets
     }
 
     /// The class labels, or `None` for a regression dataset.
+    #[must_use]
     pub fn labels(&self) -> Option<&[usize]> {
         match &self.targets {
             Targets::Classes { labels, .. } => Some(labels),
@@ -288,6 +302,7 @@ impl Dataset {
 
     /// The regression targets (row-major `n × n_targets`), or `None` for a classification
     /// dataset.
+    #[must_use]
     pub fn regression_targets(&self) -> Option<&[f64]> {
         match &self.targets {
             Targets::Regression { values, .. } => Some(values),
@@ -296,6 +311,7 @@ impl Dataset {
     }
 
     /// The targets as a matrix: one-hot `n × K` for classes, `n × n_targets` for regression.
+    #[must_use]
     pub fn targets_as<T: Float>(&self) -> Mat<T> {
         match &self.targets {
             Targets::Classes { labels, n_classes } => {
@@ -310,16 +326,19 @@ impl Dataset {
     }
 
     /// Feature names, when known.
+    #[must_use]
     pub fn feature_names(&self) -> Option<&[String]> {
         self.feature_names.as_deref()
     }
 
     /// Class names, when known.
+    #[must_use]
     pub fn class_names(&self) -> Option<&[String]> {
         self.class_names.as_deref()
     }
 
     /// Number of samples per class (`None` for regression).
+    #[must_use]
     pub fn class_counts(&self) -> Option<Vec<usize>> {
         match &self.targets {
             Targets::Classes { labels, n_classes } => {

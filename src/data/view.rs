@@ -24,6 +24,7 @@ pub enum TargetsView<'a, T: Float> {
 
 impl<'a, T: Float> TargetsView<'a, T> {
     /// Number of samples.
+    #[must_use]
     pub fn len(&self) -> usize {
         match self {
             TargetsView::Classes(l) => l.len(),
@@ -32,11 +33,13 @@ impl<'a, T: Float> TargetsView<'a, T> {
     }
 
     /// True when there are no samples.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The class labels, if these are class targets.
+    #[must_use]
     pub fn classes(&self) -> Option<&'a [usize]> {
         match *self {
             TargetsView::Classes(l) => Some(l),
@@ -47,6 +50,7 @@ impl<'a, T: Float> TargetsView<'a, T> {
     /// The targets of the samples `start..start + len` (a borrowed view, nothing copied).
     ///
     /// Panics if `start + len > self.len()`, like slice indexing.
+    #[must_use]
     pub fn rows(&self, start: usize, len: usize) -> TargetsView<'a, T> {
         match *self {
             TargetsView::Classes(l) => TargetsView::Classes(&l[start..start + len]),
@@ -158,21 +162,25 @@ impl<'a, T: Float> DatasetView<'a, T> {
     }
 
     /// The inputs, `N × d`.
+    #[must_use]
     pub fn inputs(&self) -> MatRef<'a, T> {
         self.inputs
     }
 
     /// The targets.
+    #[must_use]
     pub fn targets(&self) -> TargetsView<'a, T> {
         self.targets
     }
 
     /// Number of samples `N`.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.inputs.nrows()
     }
 
     /// True when there are no samples.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -232,6 +240,7 @@ impl Dataset {
     /// over the dataset's own buffer, the labels as its slice, regression targets as a
     /// row-major `n × n_targets` matrix over theirs. Nothing is copied or re-checked (the
     /// dataset's values are finite by construction). `&dataset` converts the same way.
+    #[must_use]
     pub fn view(&self) -> DatasetView<'_, f64> {
         let targets = match self.targets() {
             Targets::Classes { labels, .. } => TargetsView::Classes(labels),
@@ -291,6 +300,7 @@ enum CastTargets<T: Float> {
 
 impl<T: Float> CastDataset<T> {
     /// A view of the converted buffers (nothing copied or re-checked).
+    #[must_use]
     pub fn view(&self) -> DatasetView<'_, T> {
         let targets = match &self.targets {
             CastTargets::Classes(labels) => TargetsView::Classes(labels),
@@ -300,11 +310,13 @@ impl<T: Float> CastDataset<T> {
     }
 
     /// Number of samples.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.inputs.nrows()
     }
 
     /// True when there are no samples.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -18,6 +18,7 @@ use crate::{Float, Jacobian, Result};
 /// let m = mat![[1.0f64, 0.1], [-2.5e-7, 3.0]];
 /// assert_eq!(mgs::export::matrix_to_csv(m.as_ref()), "1.0,0.1\n-2.5e-7,3.0\n");
 /// ```
+#[must_use]
 pub fn matrix_to_csv<T: Float>(m: MatRef<'_, T>) -> String {
     let mut out = String::new();
     for i in 0..m.nrows() {

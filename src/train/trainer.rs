@@ -273,16 +273,19 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     /// The training set (as given, borrowed: for an owned dataset, a view of its buffers).
+    #[must_use]
     pub fn train_set(&self) -> DatasetView<'a, T> {
         self.train
     }
 
     /// The validation set, if one was added.
+    #[must_use]
     pub fn validation_set(&self) -> Option<DatasetView<'a, T>> {
         self.val
     }
 
     /// The test set, if one was added.
+    #[must_use]
     pub fn test_set(&self) -> Option<DatasetView<'a, T>> {
         self.test
     }
