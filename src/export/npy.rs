@@ -226,6 +226,19 @@ fn read_exact(reader: &mut impl Read, buf: &mut [u8], source: &str, what: &str) 
 
 /// Reads and validates the preamble and the header dictionary.
 fn parse_header(reader: &mut impl Read, source: &str) -> Result<Header> {
+    let (text, major, header_len) = read_header_text(reader, source)?;
+    let (descr, fortran_order, shape) = header_fields(&text, source)?;
+    Ok(Header {
+        descr,
+        fortran_order,
+        shape,
+        len: (PREAMBLE_V1 + if major == 1 { 0 } else { 2 } + header_len) as u64,
+    })
+}
+
+/// The preamble (magic, version, header length) and the header's text, bounded and checked for
+/// nesting; returns the text, the major version and the header length.
+fn read_header_text(reader: &mut impl Read, source: &str) -> Result<(String, u8, usize)> {
     let mut start = [0u8; 8];
     read_exact(reader, &mut start, source, "magic string")?;
     if &start[..6] != b"\x93NUMPY" {
@@ -261,8 +274,8 @@ fn parse_header(reader: &mut impl Read, source: &str) -> Result<Header> {
     }
     let mut text = vec![0u8; header_len];
     read_exact(reader, &mut text, source, "header")?;
-    let text = std::str::from_utf8(&text)
-        .map_err(|_| format_err(source, "the header is not UTF-8 text"))?;
+    let text =
+        String::from_utf8(text).map_err(|_| format_err(source, "the header is not UTF-8 text"))?;
     // The parser recurses on brackets: refuse what no plain array's header holds before it.
     let mut depth = 0usize;
     for ch in text.chars() {
@@ -278,6 +291,12 @@ fn parse_header(reader: &mut impl Read, source: &str) -> Result<Header> {
             ));
         }
     }
+    Ok((text, major, header_len))
+}
+
+/// The header dictionary's three entries, each there exactly once: `descr`, `fortran_order`,
+/// `shape`.
+fn header_fields(text: &str, source: &str) -> Result<(String, bool, Vec<u64>)> {
     let value: Value = text.trim_end().parse().map_err(|e| {
         format_err(
             source,
@@ -324,12 +343,7 @@ fn parse_header(reader: &mut impl Read, source: &str) -> Result<Header> {
         }
     }
     match (descr, fortran_order, shape) {
-        (Some(descr), Some(fortran_order), Some(shape)) => Ok(Header {
-            descr,
-            fortran_order,
-            shape,
-            len: (PREAMBLE_V1 + if major == 1 { 0 } else { 2 } + header_len) as u64,
-        }),
+        (Some(descr), Some(fortran_order), Some(shape)) => Ok((descr, fortran_order, shape)),
         _ => Err(format_err(
             source,
             "the header lacks one of 'descr', 'fortran_order' and 'shape'",
