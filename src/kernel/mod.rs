@@ -212,7 +212,7 @@ pub fn kernel<T: Float>(
 ) -> Result<Mat<T>> {
     let (m1, m2) = check(mlp, x1, x2, params)?;
     let mut k = Mat::zeros(m1, m2);
-    KernelWorkspace::default().kernel_into(mlp, x1, x2, params, k.as_mut(), par)?;
+    KernelWorkspace::default().fill_checked(mlp, x1, x2, params, k.as_mut(), par)?;
     Ok(k)
 }
 
@@ -305,8 +305,20 @@ impl<T: Float> KernelWorkspace<T> {
                 found: (out.nrows(), out.ncols()),
             });
         }
+        self.fill_checked(mlp, x1, x2, params, out, par)
+    }
+
+    /// [`kernel_into`](Self::kernel_into) once the request and `out`'s shape are checked.
+    fn fill_checked(
+        &mut self,
+        mlp: &Mlp<T>,
+        x1: MatRef<'_, T>,
+        x2: Option<MatRef<'_, T>>,
+        params: &KernelParams,
+        mut out: MatMut<'_, T>,
+        par: Par,
+    ) -> Result<()> {
         let kind = params.kind;
-        let mut out = out;
         match (x2, params.route) {
             (None, Route::Factorised) => {
                 factorised::prepare(&mut self.cache, &mut self.signals, mlp, x1, kind, par)?;
