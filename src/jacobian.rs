@@ -72,21 +72,30 @@ impl<T: Float> Jacobian<T> {
     pub fn reverse_into(&mut self, mlp: &Mlp<T>, x: MatRef<'_, T>, par: Par) -> Result<()> {
         Request::Jacobian { n: x.nrows() }.check::<T>(mlp.arch())?;
         let cache = mlp.forward_cached(x, par)?;
-        self.fill_reverse(mlp, &cache, par)
+        self.fill_reverse(mlp, &cache, &mut Signals::default(), par)
     }
 
     /// `J` from reverse mode, reusing a forward pass.
     pub fn reverse_from_cache(mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<Self> {
         let mut jac = Self::default();
-        jac.fill_reverse(mlp, cache, par)?;
+        jac.fill_reverse(mlp, cache, &mut Signals::default(), par)?;
         Ok(jac)
     }
 
-    fn fill_reverse(&mut self, mlp: &Mlp<T>, cache: &ForwardCache<T>, par: Par) -> Result<()> {
+    /// `J` from reverse mode into this Jacobian's buffer, reusing a forward pass and the
+    /// buffers of `signals` (overwritten).
+    pub(crate) fn fill_reverse(
+        &mut self,
+        mlp: &Mlp<T>,
+        cache: &ForwardCache<T>,
+        signals: &mut Signals<T>,
+        par: Par,
+    ) -> Result<()> {
         // Empty until filled, so that a failed call leaves no half-written Jacobian behind.
         (self.n, self.c, self.p) = (0, 0, 0);
         Request::Jacobian { n: cache.n }.check::<T>(mlp.arch())?;
-        let signals = Signals::compute(mlp, cache, par)?;
+        signals.compute_into(mlp, cache, par)?;
+        let signals = &*signals;
         let arch = mlp.arch();
         let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
         let widths = arch.widths();

@@ -38,14 +38,14 @@
 //! ```
 
 use faer::diag::Diag;
-use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::{self, ComputeEigenvectors};
 use faer::{Mat, MatRef, Par};
 
+use crate::buffer::StackBuffer;
 use crate::error::{check_finite, finite_scalar};
 use crate::float::safe_scale;
 use crate::limits::{bytes_of, check_bytes};
-use crate::spd::SpdWorkspace;
+use crate::spd::{Inverse, SpdWorkspace};
 use crate::{Error, Float, Result};
 
 /// The default relative jitter `ε` of the log-determinant metrics.
@@ -209,7 +209,7 @@ pub(crate) fn mean_diag<T: Float>(k: MatRef<'_, T>) -> f64 {
     (0..m).map(|i| k[(i, i)].to_f64() * s).sum::<f64>() / m as f64 / s
 }
 
-/// `(1/m) log det(K + shift·I)` through `ws` (factor left in `ws`).
+/// `(1/m) log det(K + shift·I)` through `ws`, reserved for `K`'s order (factor left in `ws`).
 pub(crate) fn shifted_logdet<T: Float>(
     ws: &mut SpdWorkspace,
     k: MatRef<'_, T>,
@@ -248,7 +248,8 @@ pub fn logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Result<f64> 
     check_jitter(jitter)?;
     check_metric_memory(k.nrows(), 1, 0)?;
     let tau = positive_tau(k, jitter)?;
-    shifted_logdet(&mut SpdWorkspace::default(), k, jitter * tau, jitter, par)
+    let mut ws = SpdWorkspace::for_order(k.nrows(), Inverse::No, par);
+    shifted_logdet(&mut ws, k, jitter * tau, jitter, par)
 }
 
 /// `(1/m) log det(K + ε τ I) − log τ`.
@@ -267,7 +268,7 @@ pub fn cosine_kernel<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
 /// [`cosine_kernel`] of a kernel already checked. Entries of a kernel far from positive
 /// semi-definite (`|K_ij| ≫ √(K_ii K_jj)`) can overflow: [`Error::NonFinite`].
 fn cosine_of_checked<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
-    let mut s = Vec::new();
+    let mut s = vec![0.0; k.nrows()];
     inv_sqrt_diag(k, &mut s)?;
     let c = Mat::from_fn(k.nrows(), k.nrows(), |i, j| {
         k[(i, j)].to_f64() * s[i] * s[j]
@@ -276,10 +277,10 @@ fn cosine_of_checked<T: Float>(k: MatRef<'_, T>) -> Result<Mat<f64>> {
     Ok(c)
 }
 
-/// Writes `1/√K_ii` into `out`, or names the first non-positive diagonal entry.
-pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>, out: &mut Vec<f64>) -> Result<()> {
-    out.clear();
-    for i in 0..k.nrows() {
+/// Writes `1/√K_ii` into `out` (length `m`), or names the first non-positive diagonal entry.
+pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>, out: &mut [f64]) -> Result<()> {
+    debug_assert_eq!(out.len(), k.nrows());
+    for (i, o) in out.iter_mut().enumerate() {
         let d = k[(i, i)].to_f64();
         if d.is_nan() || d <= 0.0 {
             return Err(Error::NotPositiveDefinite {
@@ -288,7 +289,7 @@ pub(crate) fn inv_sqrt_diag<T: Float>(k: MatRef<'_, T>, out: &mut Vec<f64>) -> R
                 jitter: 0.0,
             });
         }
-        out.push(1.0 / d.sqrt());
+        *o = 1.0 / d.sqrt();
     }
     Ok(())
 }
@@ -321,13 +322,8 @@ pub fn cosine_logdet<T: Float>(k: MatRef<'_, T>, jitter: f64, par: Par) -> Resul
     check_kernel(k)?;
     check_metric_memory(k.nrows(), 2, 0)?;
     let c = cosine_of_checked(k)?;
-    shifted_logdet(
-        &mut SpdWorkspace::default(),
-        c.as_ref(),
-        jitter,
-        jitter,
-        par,
-    )
+    let mut ws = SpdWorkspace::for_order(k.nrows(), Inverse::No, par);
+    shifted_logdet(&mut ws, c.as_ref(), jitter, jitter, par)
 }
 
 /// Eigenvalues of the symmetric kernel (lower triangle read), nondecreasing.
@@ -359,13 +355,14 @@ fn eigenvalues_of_checked<T: Float>(k: MatRef<'_, T>, par: Par) -> Result<Vec<f6
     let scale = safe_scale(max);
     let a = Mat::from_fn(m, m, |i, j| lower(i, j) * scale);
     let mut s = Diag::<f64>::zeros(m);
-    let mut mem = MemBuffer::new(req);
+    let mut mem = StackBuffer::default();
+    mem.reserve(req);
     evd::self_adjoint_evd(
         a.as_ref(),
         s.as_mut(),
         None,
         par,
-        MemStack::new(&mut mem),
+        mem.stack(),
         Default::default(),
     )
     .map_err(|_| Error::EigenFailure { order: m })?;
@@ -440,7 +437,7 @@ pub fn metrics<T: Float>(k: MatRef<'_, T>, config: &MetricsConfig, par: Par) -> 
     let m = k.nrows();
     check_metric_memory(m, if config.spectrum { 3 } else { 2 }, 0)?;
     let tau = positive_tau(k, eps)?;
-    let mut ws = SpdWorkspace::default();
+    let mut ws = SpdWorkspace::for_order(m, Inverse::No, par);
     let logdet = shifted_logdet(&mut ws, k, eps * tau, eps, par)?;
     let cos = cosine_of_checked(k)?;
     let cosine_logdet = shifted_logdet(&mut ws, cos.as_ref(), eps, eps, par)?;

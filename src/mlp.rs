@@ -20,7 +20,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use rand::Rng;
 
-use crate::buffer::{ensure_len, rm, rm_mut};
+use crate::buffer::{ensure_lens, rm, rm_mut};
 use crate::error::{NonFiniteFlag, check_finite, check_finite_mat};
 use crate::limits::Request;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk3};
@@ -204,22 +204,12 @@ impl<T: Float> ForwardCache<T> {
         let arch = mlp.arch();
         let n = x.nrows();
         Request::ForwardPass { n }.check::<T>(arch)?;
+        self.reserve(arch, n);
         let widths = arch.widths();
         let n_layers = arch.n_layers();
-        self.widths.clear();
-        self.widths.extend_from_slice(widths);
-        self.activation_fns.clear();
-        self.activation_fns.extend_from_slice(arch.activations());
-        self.acts.resize_with(n_layers, Vec::new);
-        self.pre.resize_with(n_layers, Vec::new);
-        self.d1.resize_with(n_layers - 1, Vec::new);
-        self.d2.resize_with(n_layers - 1, Vec::new);
-
-        ensure_len(&mut self.acts[0], n * widths[0]);
         rm_mut(&mut self.acts[0], n, widths[0]).copy_from(x);
         for l in 0..n_layers {
             let (n_in, n_out) = (widths[l], widths[l + 1]);
-            ensure_len(&mut self.pre[l], n * n_out);
             let z = &mut self.pre[l];
             // z = a Wᵀ + 1 bᵀ: the GEMM through faer, the bias per row.
             matmul(
@@ -238,9 +228,6 @@ impl<T: Float> ForwardCache<T> {
             });
             if l + 1 < n_layers {
                 let act = arch.activations()[l];
-                for buf in [&mut self.acts[l + 1], &mut self.d1[l], &mut self.d2[l]] {
-                    ensure_len(buf, n * n_out);
-                }
                 let z = &self.pre[l][..n * n_out];
                 let len = n * n_out;
                 let (a, d1, d2) = (&mut self.acts[l + 1], &mut self.d1[l], &mut self.d2[l]);
@@ -268,6 +255,24 @@ impl<T: Float> ForwardCache<T> {
         check_finite("outputs", &self.pre[n_layers - 1][..n * widths[n_layers]])?;
         self.n = n;
         Ok(())
+    }
+
+    /// Records `arch` and makes room for a pass over `n` samples.
+    fn reserve(&mut self, arch: &Architecture, n: usize) {
+        let widths = arch.widths();
+        self.widths.clear();
+        self.widths.extend_from_slice(widths);
+        self.activation_fns.clear();
+        self.activation_fns.extend_from_slice(arch.activations());
+        // a^0 … a^{L−1} (inputs, then hidden), z^1 … z^L, and σ', σ'' of the hidden layers.
+        ensure_lens(
+            &mut self.acts,
+            widths[..widths.len() - 1].iter().map(|&w| n * w),
+        );
+        ensure_lens(&mut self.pre, widths[1..].iter().map(|&w| n * w));
+        let hidden = &widths[1..widths.len() - 1];
+        ensure_lens(&mut self.d1, hidden.iter().map(|&w| n * w));
+        ensure_lens(&mut self.d2, hidden.iter().map(|&w| n * w));
     }
 
     /// Number of samples `N` of the last pass.

@@ -11,24 +11,25 @@
 //! `f64::MAX` (or below `2⁻²⁵⁶`) thus factorises; inside the band nothing is scaled and the
 //! results are the unscaled ones bit for bit.
 
-use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+use faer::dyn_stack::StackReq;
 use faer::linalg::cholesky::llt;
 use faer::{MatMut, MatRef, Par};
 
-use crate::buffer::ensure_len;
+use crate::buffer::{StackBuffer, ensure_len};
 use crate::float::safe_scale;
 use crate::parallel::for_each_chunk;
 use crate::symmetric::{Triangle, mirror_strided};
 use crate::{Error, Float, Result};
 
-/// Reusable buffers for factorising and inverting kernels of order up to the largest seen.
+/// Reusable buffers for factorising and inverting kernels of order up to the largest reserved
+/// ([`SpdWorkspace::reserve`], before [`SpdWorkspace::load`]).
 #[derive(Default)]
 pub(crate) struct SpdWorkspace {
     /// The jittered matrix, then its Cholesky factor (lower triangle).
     factor: AlignedColumns,
     /// The inverse (both triangles once [`SpdWorkspace::inverse`] ran).
     inverse: AlignedColumns,
-    scratch: Scratch,
+    scratch: StackBuffer,
     /// The power of four the loaded matrix was multiplied by (1 unless it was out of range).
     scale: f64,
 }
@@ -46,11 +47,14 @@ impl AlignedColumns {
         m.next_multiple_of(8)
     }
 
+    /// Room for order `m`, with the slack to align the start.
+    fn reserve(&mut self, m: usize) {
+        ensure_len(&mut self.data, Self::ld(m) * m + 8);
+    }
+
     fn slice_mut(&mut self, m: usize) -> &mut [f64] {
-        let len = Self::ld(m) * m;
-        ensure_len(&mut self.data, len + 8);
         let off = self.data.as_ptr().align_offset(64);
-        &mut self.data[off..off + len]
+        &mut self.data[off..off + Self::ld(m) * m]
     }
 
     fn slice(&self, m: usize) -> &[f64] {
@@ -67,34 +71,35 @@ impl AlignedColumns {
     }
 }
 
-/// Scratch memory for faer's factorisation and inverse, grown to the largest request seen.
-#[derive(Default)]
-struct Scratch {
-    mem: Option<MemBuffer>,
-    have: Option<StackReq>,
-}
-
-impl Scratch {
-    fn stack(&mut self, m: usize, par: Par) -> &mut MemStack {
-        let req = StackReq::any_of(&[
-            llt::factor::cholesky_in_place_scratch::<f64>(m, par, Default::default()),
-            llt::inverse::inverse_scratch::<f64>(m, par),
-        ]);
-        let enough = self.have.is_some_and(|have| {
-            have.size_bytes() >= req.size_bytes() && have.align_bytes() >= req.align_bytes()
-        });
-        if !enough {
-            self.mem = None;
-            self.have = Some(req);
-        }
-        MemStack::new(self.mem.get_or_insert_with(|| MemBuffer::new(req)))
-    }
-}
-
 /// Rows of the loaded matrix per parallel task (a tile edge of the transposing copy).
 const LOAD_ROWS: usize = 64;
 
+/// Whether a call on an [`SpdWorkspace`] will also need the inverse.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inverse {
+    No,
+    Yes,
+}
+
 impl SpdWorkspace {
+    /// Room for factorising a matrix of order `m` (and inverting it, with [`Inverse::Yes`]).
+    pub fn reserve(&mut self, m: usize, inverse: Inverse, par: Par) {
+        self.factor.reserve(m);
+        let mut req = llt::factor::cholesky_in_place_scratch::<f64>(m, par, Default::default());
+        if inverse == Inverse::Yes {
+            self.inverse.reserve(m);
+            req = StackReq::any_of(&[req, llt::inverse::inverse_scratch::<f64>(m, par)]);
+        }
+        self.scratch.reserve(req);
+    }
+
+    /// A workspace with room for order `m`, for a single call.
+    pub fn for_order(m: usize, inverse: Inverse, par: Par) -> Self {
+        let mut ws = Self::default();
+        ws.reserve(m, inverse, par);
+        ws
+    }
+
     /// Copies the lower triangle of `k` (any precision) into the factor buffer, adding `shift` to
     /// the diagonal; the copy is scaled by [`safe_scale`] of the largest diagonal entry.
     pub fn load<T: Float>(&mut self, k: MatRef<'_, T>, shift: f64, par: Par) {
@@ -127,7 +132,7 @@ impl SpdWorkspace {
     /// (half the log-determinant) of the unscaled matrix. `jitter` is only reported in the
     /// error.
     pub fn factor(&mut self, m: usize, jitter: f64, par: Par) -> Result<f64> {
-        let stack = self.scratch.stack(m, par);
+        let stack = self.scratch.stack();
         llt::factor::cholesky_in_place(
             self.factor.view_mut(m),
             Default::default(),
@@ -160,7 +165,7 @@ impl SpdWorkspace {
     /// The inverse `(L Lᵀ)⁻¹` of the factorised matrix, both triangles filled (so the view
     /// reads the same transposed).
     pub fn inverse(&mut self, m: usize, par: Par) -> MatRef<'_, f64> {
-        let stack = self.scratch.stack(m, par);
+        let stack = self.scratch.stack();
         llt::inverse::inverse(self.inverse.view_mut(m), self.factor.view(m), par, stack);
         // faer fills the lower triangle: the upper one of the row-major reading.
         let ld = AlignedColumns::ld(m);

@@ -5,7 +5,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatRef, Par};
 
 use crate::Float;
-use crate::buffer::{ensure_len, rm_mut};
+use crate::buffer::rm_mut;
 use crate::parallel::for_each_index;
 
 /// Tile edge of the mirror copy (keeps both the read and the write side in cache).
@@ -66,10 +66,10 @@ pub(crate) fn mirror_strided<T: Copy + Send + Sync>(
     });
 }
 
-/// Lower-triangular Gram `dst = f fᵀ` (row-major, `f.nrows()²`); the upper triangle is left as is.
-pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
+/// Lower-triangular Gram `dst = f fᵀ` (row-major, the first `f.nrows()²` entries); the upper
+/// triangle is left as is.
+pub(crate) fn gram_lower<T: Float>(dst: &mut [T], f: MatRef<'_, T>, par: Par) {
     let m = f.nrows();
-    ensure_len(dst, m * m);
     triangular::matmul(
         rm_mut(dst, m, m),
         BlockStructure::TriangularLower,
@@ -83,9 +83,9 @@ pub(crate) fn gram_lower<T: Float>(dst: &mut Vec<T>, f: MatRef<'_, T>, par: Par)
     );
 }
 
-/// `F Fᵀ` into `k` (row-major `m × m`, both triangles): the lower triangle by one faer product,
-/// then mirrored.
-pub(crate) fn gram_into<T: Float>(k: &mut Vec<T>, f: MatRef<'_, T>, par: Par) {
+/// `F Fᵀ` into `k` (row-major `m × m`, the first `m²` entries, both triangles): the lower triangle
+/// by one faer product, then mirrored.
+pub(crate) fn gram_into<T: Float>(k: &mut [T], f: MatRef<'_, T>, par: Par) {
     gram_lower(k, f, par);
     mirror(k, f.nrows(), Triangle::Lower, par);
 }

@@ -39,7 +39,7 @@ pub fn hvp<T: Float>(
     let mut u = vec![T::zero(); n * c];
     crate::buffer::rm_mut(&mut u, n, c).copy_from(cotangent);
     let mut out = vec![T::zero(); mlp.n_params()];
-    let mut partials = Vec::new();
+    let mut partials = vec![T::zero(); hvp_partials_len(n, mlp.n_params())];
     hvp_rows(
         mlp,
         cache,
@@ -69,14 +69,19 @@ pub(crate) struct HvpRows<'a, T> {
     pub tangent_stride: usize,
 }
 
-/// Computes `Σ_r ∇²_θ(u_rᵀ f(x_{i(r)})) v_r` into `out` (length `P`). `partials` is grown as
-/// needed and kept by the caller so that repeated calls do not allocate.
+/// Entries of the `partials` scratch of [`hvp_rows`] for `n_rows` rows and `P` parameters.
+pub(crate) fn hvp_partials_len(n_rows: usize, p: usize) -> usize {
+    n_rows.div_ceil(HVP_BLOCK) * p
+}
+
+/// Computes `Σ_r ∇²_θ(u_rᵀ f(x_{i(r)})) v_r` into `out` (length `P`). `partials` (at least
+/// [`hvp_partials_len`] entries) is kept by the caller so that repeated calls do not allocate.
 pub(crate) fn hvp_rows<T: Float>(
     mlp: &Mlp<T>,
     cache: &ForwardCache<T>,
     rows: HvpRows<'_, T>,
     out: &mut [T],
-    partials: &mut Vec<T>,
+    partials: &mut [T],
     par: Par,
 ) {
     let arch = mlp.arch();
@@ -86,7 +91,6 @@ pub(crate) fn hvp_rows<T: Float>(
     let p = mlp.n_params();
     let n_rows = rows.cotangents.len() / c;
     let n_blocks = n_rows.div_ceil(HVP_BLOCK);
-    crate::buffer::ensure_len(partials, n_blocks * p);
     let sum_w: usize = widths.iter().sum();
     let max_w = arch.max_width();
     let theta = mlp.params();

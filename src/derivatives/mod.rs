@@ -36,7 +36,7 @@ mod signals;
 
 pub use forward::jvp;
 pub use hvp::hvp;
-pub(crate) use hvp::{HvpRows, hvp_rows};
+pub(crate) use hvp::{HvpRows, hvp_partials_len, hvp_rows};
 pub use reverse::{Vjp, vjp, vjp_into};
 pub(crate) use reverse::{VjpScratch, vjp_into_scratch};
 pub(crate) use signals::Seeds;

@@ -4,10 +4,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::check_batch_matrix;
-use crate::buffer::{rm, rm_mut};
+use crate::buffer::{ensure_len, rm, rm_mut};
 use crate::error::{check_finite, check_finite_mat};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
-use crate::{Error, Float, ForwardCache, Mlp, Result};
+use crate::{Architecture, Error, Float, ForwardCache, Mlp, Result};
 
 /// The result of [`vjp`]: `Σ_i J_iᵀ u_i` over the parameters, and the per-sample input gradients.
 #[derive(Debug, Clone)]
@@ -72,6 +72,14 @@ pub(crate) struct VjpScratch<T: Float> {
     g_prev: Vec<T>,
 }
 
+impl<T: Float> VjpScratch<T> {
+    /// Room for a backward pass over `n` samples.
+    fn reserve(&mut self, arch: &Architecture, n: usize) {
+        ensure_len(&mut self.g, n * arch.max_width());
+        ensure_len(&mut self.g_prev, n * arch.max_width());
+    }
+}
+
 /// [`vjp_into`] with caller-owned scratch.
 pub(crate) fn vjp_into_scratch<T: Float>(
     mlp: &Mlp<T>,
@@ -130,10 +138,8 @@ fn backward<T: Float>(
     let arch = mlp.arch();
     let n = cache.n;
     let widths = arch.widths();
-    let max_w = arch.max_width();
+    scratch.reserve(arch, n);
     let VjpScratch { g, g_prev } = scratch;
-    crate::buffer::ensure_len(g, n * max_w);
-    crate::buffer::ensure_len(g_prev, n * max_w);
     rm_mut(g, n, widths[arch.n_layers()]).copy_from(cotangent);
     for l in (0..arch.n_layers()).rev() {
         let (n_in, n_out) = (widths[l], widths[l + 1]);

@@ -5,11 +5,11 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef, Par};
 
 use super::check_cache;
-use crate::buffer::{ensure_len, rm, rm_mut};
+use crate::buffer::{ensure_len, ensure_lens, rm, rm_mut};
 use crate::error::{check_finite, max_abs_finite};
 use crate::limits::Request;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
-use crate::{Float, ForwardCache, Mlp, Result};
+use crate::{Architecture, Float, ForwardCache, Mlp, Result};
 
 /// The output directions that seed the signals: row `q` of a seed matrix `S` (`s × C`) gives the
 /// signal rows `(i, q)` of the scalar output `(S f)_q`. The recursion is linear in the seed, so
@@ -35,11 +35,10 @@ impl Seeds {
         }
     }
 
-    /// Writes `S` (`s × C`, row-major) into `out`.
-    fn fill_matrix<T: Float>(self, c: usize, out: &mut Vec<T>) {
+    /// Writes `S` (`s × C`, row-major) into the first `s·C` entries of `out`.
+    fn fill_matrix<T: Float>(self, c: usize, out: &mut [T]) {
         let s = self.rows(c);
-        out.clear();
-        out.resize(s * c, T::zero());
+        out[..s * c].fill(T::zero());
         for q in 0..s {
             let row = &mut out[q * c..(q + 1) * c];
             match self {
@@ -140,6 +139,7 @@ impl<T: Float> Signals<T> {
         Request::Signals { n }.check::<T>(arch)?;
         let n_hidden = arch.n_layers() - 1;
         let widths = arch.widths();
+        self.reserve(arch, n, seeds, keep_products);
         self.n = n;
         self.c = c;
         self.seeds = seeds;
@@ -147,7 +147,6 @@ impl<T: Float> Signals<T> {
         if n_hidden > 0 {
             // U^{L−1} rows: S W^L (exactly W^L for S = I).
             let w = widths[n_hidden];
-            ensure_len(&mut self.top, c * w);
             matmul(
                 rm_mut(&mut self.top, c, w),
                 Accum::Replace,
@@ -157,19 +156,11 @@ impl<T: Float> Signals<T> {
                 Par::Seq,
             );
         }
-        self.widths.clear();
-        self.widths.extend_from_slice(widths);
-        self.d.resize_with(n_hidden, Vec::new);
-        if keep_products {
-            self.products.resize_with(n_hidden, Vec::new);
-        }
         let m = n * c;
         let limit = T::MAX_FINITE / 4.0;
         let mut bound = 1.0f64;
-        self.bounds.resize(n_hidden, 0.0);
         for h in (0..n_hidden).rev() {
             let w = widths[h + 1];
-            ensure_len(&mut self.d[h], m * w);
             if h + 1 == n_hidden {
                 // δ^{L−1}_{i,q} = σ'(z^{L−1}_i) ∘ (S W^L)[q, :]
                 let top = &self.top[..c * w];
@@ -183,7 +174,6 @@ impl<T: Float> Signals<T> {
                 // D^h = D^{h+1} W^{h+1}, then ∘ σ'(z^h) below
                 let (lo, hi) = self.d.split_at_mut(h + 1);
                 let dst = if keep_products {
-                    ensure_len(&mut self.products[h], m * w);
                     &mut self.products[h]
                 } else {
                     &mut lo[h]
@@ -235,6 +225,31 @@ impl<T: Float> Signals<T> {
             self.bounds[h] = bound;
         }
         Ok(())
+    }
+
+    /// Records the architecture's widths and makes room for the signals of `n` samples from
+    /// `seeds` (and for the products below the last hidden layer, with `keep_products`).
+    fn reserve(&mut self, arch: &Architecture, n: usize, seeds: Seeds, keep_products: bool) {
+        let widths = arch.widths();
+        let n_hidden = arch.n_layers() - 1;
+        let (n_out, c) = (arch.output_dim(), seeds.rows(arch.output_dim()));
+        self.widths.clear();
+        self.widths.extend_from_slice(widths);
+        ensure_len(&mut self.seed_matrix, c * n_out);
+        if n_hidden > 0 {
+            ensure_len(&mut self.top, c * widths[n_hidden]);
+        }
+        let hidden = &widths[1..=n_hidden];
+        ensure_lens(&mut self.d, hidden.iter().map(|&w| n * c * w));
+        if keep_products {
+            // U^h for every hidden layer but the last, whose rows are `top`.
+            let below_last = hidden
+                .iter()
+                .enumerate()
+                .map(|(h, &w)| if h + 1 < n_hidden { n * c * w } else { 0 });
+            ensure_lens(&mut self.products, below_last);
+        }
+        self.bounds.resize(n_hidden, 0.0);
     }
 
     /// Number of samples `N`.

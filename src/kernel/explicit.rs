@@ -7,18 +7,23 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::KernelKind;
-use crate::buffer::{ensure_len, rm};
+use crate::buffer::rm;
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
 use crate::simd::{add_assign, axpy};
 use crate::symmetric::gram_into;
 use crate::{Float, Jacobian};
 
-/// Writes `J_c = (I_N ⊗ P) J` into `out` (row-major `(N·C) × P`): from every row of a sample,
-/// the mean of that sample's `C` rows is subtracted.
-pub(crate) fn centre_rows<T: Float>(j: &Jacobian<T>, out: &mut Vec<T>, par: Par) {
+/// Entries of the scratch [`factor`] needs for a Jacobian of `(N, C, P)` and `kind`: the
+/// centred Jacobian's, or none.
+pub(crate) fn centred_len((n, c, p): (usize, usize, usize), kind: KernelKind) -> usize {
+    if kind.is_centred() { n * c * p } else { 0 }
+}
+
+/// Writes `J_c = (I_N ⊗ P) J` into `out` (row-major `(N·C) × P`, the first `N·C·P` entries): from
+/// every row of a sample, the mean of that sample's `C` rows is subtracted.
+pub(crate) fn centre_rows<T: Float>(j: &Jacobian<T>, out: &mut [T], par: Par) {
     let (c, p) = (j.n_outputs(), j.n_params());
     let len = j.n_samples() * c * p;
-    ensure_len(out, len);
     let data = j.data();
     let minus_mean = T::from_f64(-1.0 / c as f64);
     for_each_chunk(par, &mut out[..len], BLOCK_ROWS * c * p, |b, chunk| {
@@ -53,17 +58,18 @@ pub(crate) fn factor_view<T: Float>(
     }
 }
 
-/// The factor of `kind`'s kernel for `j`, centring into `centred` when `kind` is centred.
+/// The factor of `kind`'s kernel for `j`, centring into `centred` (at least [`centred_len`]
+/// entries) when `kind` is centred.
 pub(crate) fn factor<'a, T: Float>(
     j: &'a Jacobian<T>,
     kind: KernelKind,
-    centred: &'a mut Vec<T>,
+    centred: &'a mut [T],
     par: Par,
 ) -> MatRef<'a, T> {
     let shape = (j.n_samples(), j.n_outputs(), j.n_params());
     if kind.is_centred() {
         centre_rows(j, centred, par);
-        factor_view(&centred[..], shape, kind)
+        factor_view(centred, shape, kind)
     } else {
         factor_view(j.data(), shape, kind)
     }
@@ -71,11 +77,12 @@ pub(crate) fn factor<'a, T: Float>(
 
 /// `K = J Jᵀ` (full), its block trace (traced), or the same of `J_c = (I_N ⊗ P) J` (centred
 /// kinds), written into `out` (`m × m`, checked by the caller, as is the kind) through the
-/// scratch `centred` (the centred Jacobian) and `gram` (the row-major product).
+/// scratch `centred` (the centred Jacobian, [`centred_len`]) and `gram` (the row-major product,
+/// `m²`).
 pub(crate) fn kernel_into<T: Float>(
     j: &Jacobian<T>,
     kind: KernelKind,
-    (centred, gram): (&mut Vec<T>, &mut Vec<T>),
+    (centred, gram): (&mut [T], &mut [T]),
     out: MatMut<'_, T>,
     par: Par,
 ) {
@@ -96,7 +103,10 @@ pub(crate) fn cross_kernel_into<T: Float>(
     out: MatMut<'_, T>,
     par: Par,
 ) {
-    let (mut c1, mut c2) = (Vec::new(), Vec::new());
+    let shape = |j: &Jacobian<T>| (j.n_samples(), j.n_outputs(), j.n_params());
+    // One-off scratch: cross kernels keep no workspace.
+    let mut c1 = vec![T::zero(); centred_len(shape(j1), kind)];
+    let mut c2 = vec![T::zero(); centred_len(shape(j2), kind)];
     let (f1, f2) = (
         factor(j1, kind, &mut c1, par),
         factor(j2, kind, &mut c2, par),

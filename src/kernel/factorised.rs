@@ -22,7 +22,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::KernelKind;
 use super::hadamard::{Blocks, Left, accumulate_layer, accumulate_row};
-use crate::buffer::{ensure_len, rm, rm_mut};
+use crate::buffer::{rm, rm_mut};
 use crate::derivatives::Signals;
 use crate::parallel::for_each_index;
 use crate::{Float, ForwardCache, Mlp, Result};
@@ -149,15 +149,15 @@ impl<T> SharedPtr<T> {
 /// every layer's Gram tiles are formed and at once folded into the kernel tile while all three are
 /// in cache, and mirrored onto the upper triangle. With `keep = Some((sa, sd))` the Gram tiles
 /// are written in place into `sa` (`S_A^l` of every layer input `l`, stacked `n_layers × N × N`)
-/// and `sd` (buffers only grow), which therefore end up holding the lower triangles of every `S_A`
-/// and of the last hidden layer's `S_D`: what the penalty's backward pass needs again. Without,
-/// each tile uses scratch of its own.
+/// and `sd` (`m × m`; both at least that long), which therefore end up holding the lower
+/// triangles of every `S_A` and of the last hidden layer's `S_D`: what the penalty's backward
+/// pass needs again. Without, each tile uses scratch of its own.
 pub(crate) fn kernel_into<T: Float>(
     cache: &ForwardCache<T>,
     signals: &Signals<T>,
     kind: KernelKind,
     k: MatMut<'_, T>,
-    keep: Option<(&mut Vec<T>, &mut Vec<T>)>,
+    keep: Option<(&mut [T], &mut [T])>,
     layers: Range<usize>,
     par: Par,
 ) {
@@ -176,8 +176,8 @@ pub(crate) fn kernel_into<T: Float>(
     let nt = n.div_ceil(ts);
     let kp = SharedPtr(k.as_ptr_mut());
     let kept = keep.map(|(sa, sd)| {
-        ensure_len(sa, n_layers * n * n);
-        ensure_len(sd, m * m);
+        // The tiles below write through raw pointers: the lengths are a safety condition.
+        assert!(sa.len() >= n_layers * n * n && sd.len() >= m * m);
         (SharedPtr(sa.as_mut_ptr()), SharedPtr(sd.as_mut_ptr()))
     });
     for_each_index(par, nt * (nt + 1) / 2, |t| {

@@ -50,6 +50,7 @@ pub(crate) mod hadamard;
 
 use faer::{Mat, MatMut, MatRef, Par};
 
+use crate::buffer::ensure_len;
 use crate::derivatives::{Seeds, Signals};
 use crate::limits::Request;
 use crate::{Error, Float, ForwardCache, Jacobian, Mlp, NonExhaustive, Result};
@@ -308,6 +309,18 @@ impl<T: Float> KernelWorkspace<T> {
         self.fill_checked(mlp, x1, x2, params, out, par)
     }
 
+    /// Room for the kernel of `n` samples (the forward cache, the signals and the Jacobian size
+    /// themselves as they are computed; only the explicit route needs more).
+    fn reserve(&mut self, mlp: &Mlp<T>, n: usize, params: &KernelParams) {
+        if params.route != Route::Explicit {
+            return;
+        }
+        let (kind, c, p) = (params.kind, mlp.arch().output_dim(), mlp.n_params());
+        let m = kind.order(n, c);
+        ensure_len(&mut self.centred, explicit::centred_len((n, c, p), kind));
+        ensure_len(&mut self.gram, m * m);
+    }
+
     /// [`kernel_into`](Self::kernel_into) once the request and `out`'s shape are checked.
     fn fill_checked(
         &mut self,
@@ -319,6 +332,9 @@ impl<T: Float> KernelWorkspace<T> {
         par: Par,
     ) -> Result<()> {
         let kind = params.kind;
+        if x2.is_none() {
+            self.reserve(mlp, x1.nrows(), params);
+        }
         match (x2, params.route) {
             (None, Route::Factorised) => {
                 factorised::prepare(&mut self.cache, &mut self.signals, mlp, x1, kind, par)?;
@@ -326,8 +342,10 @@ impl<T: Float> KernelWorkspace<T> {
                 factorised::fill(&self.cache, &self.signals, kind, out.as_mut(), layers, par);
             }
             (None, Route::Explicit) => {
-                self.jacobian.reverse_into(mlp, x1, par)?;
-                let scratch = (&mut self.centred, &mut self.gram);
+                self.cache.compute(mlp, x1, par)?;
+                self.jacobian
+                    .fill_reverse(mlp, &self.cache, &mut self.signals, par)?;
+                let scratch = (&mut self.centred[..], &mut self.gram[..]);
                 explicit::kernel_into(&self.jacobian, kind, scratch, out.as_mut(), par);
             }
             (Some(x2), Route::Factorised) => {

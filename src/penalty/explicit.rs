@@ -10,33 +10,54 @@ use faer::{Accum, Par};
 
 use super::Workspace;
 use crate::buffer::{ensure_len, rm, rm_mut};
-use crate::derivatives::{HvpRows, hvp_rows};
+use crate::derivatives::{HvpRows, Signals, hvp_partials_len, hvp_rows};
 use crate::kernel::{KernelKind, explicit};
-use crate::{Float, ForwardCache, Jacobian, Mlp, Result};
+use crate::{Architecture, Float, ForwardCache, Jacobian, Mlp, Result};
 
 /// Route A's buffers: the Jacobian of the last call (and its centred copy), `G J`, output
 /// cotangents, HVP partial sums.
 #[derive(Default)]
 pub(crate) struct Buffers<T: Float> {
-    jacobian: Option<Jacobian<T>>,
+    jacobian: Jacobian<T>,
     centred: Vec<T>,
     gj: Vec<T>,
     unit_cotangents: Vec<T>,
     partials: Vec<T>,
 }
 
-/// Forms `J` (and `J_c` for the centred kinds) and writes the kernel into `k` (row-major).
+impl<T: Float> Buffers<T> {
+    /// Room for `kind`'s kernel of `n` samples (and for its gradient, with `gradient`); the
+    /// Jacobian sizes itself as it is computed.
+    pub(crate) fn reserve(
+        &mut self,
+        arch: &Architecture,
+        kind: KernelKind,
+        n: usize,
+        gradient: bool,
+    ) {
+        let (c, p) = (arch.output_dim(), arch.n_params());
+        ensure_len(&mut self.centred, explicit::centred_len((n, c, p), kind));
+        if gradient {
+            ensure_len(&mut self.gj, n * c * p);
+            ensure_len(&mut self.unit_cotangents, n * c * c);
+            ensure_len(&mut self.partials, hvp_partials_len(n * c, p));
+        }
+    }
+}
+
+/// Forms `J` (through the signals' buffers, and `J_c` for the centred kinds) and writes the kernel into `k` (row-major, `m²`
+/// entries).
 pub(crate) fn kernel<T: Float>(
     mlp: &Mlp<T>,
-    cache: &ForwardCache<T>,
+    (cache, signals): (&ForwardCache<T>, &mut Signals<T>),
     kind: KernelKind,
     buf: &mut Buffers<T>,
-    k: &mut Vec<T>,
+    k: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let j = Jacobian::reverse_from_cache(mlp, cache, par)?;
-    crate::symmetric::gram_into(k, explicit::factor(&j, kind, &mut buf.centred, par), par);
-    buf.jacobian = Some(j);
+    buf.jacobian.fill_reverse(mlp, cache, signals, par)?;
+    let f = explicit::factor(&buf.jacobian, kind, &mut buf.centred, par);
+    crate::symmetric::gram_into(k, f, par);
     Ok(())
 }
 
@@ -51,10 +72,7 @@ pub(crate) fn gradient<T: Float>(
     par: Par,
 ) {
     let buf = &mut ws.explicit;
-    let j = buf
-        .jacobian
-        .as_ref()
-        .expect("the explicit kernel ran before its gradient");
+    let j = &buf.jacobian;
     let (n, c, p) = (j.n_samples(), j.n_outputs(), j.n_params());
     let data = if kind.is_centred() {
         &buf.centred[..n * c * p]
@@ -63,7 +81,6 @@ pub(crate) fn gradient<T: Float>(
     };
     let f = explicit::factor_view(data, (n, c, p), kind);
     let (m, cols) = (f.nrows(), f.ncols());
-    ensure_len(&mut buf.gj, m * cols);
     matmul(
         rm_mut(&mut buf.gj, m, cols),
         Accum::Replace,
@@ -72,7 +89,6 @@ pub(crate) fn gradient<T: Float>(
         T::one(),
         par,
     );
-    ensure_len(&mut buf.unit_cotangents, n * c * c);
     let units = &mut buf.unit_cotangents[..n * c * c];
     let (on, off) = if kind.is_centred() {
         let kappa = 1.0 / c as f64;

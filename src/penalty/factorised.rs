@@ -18,7 +18,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
 
 use super::Workspace;
-use crate::buffer::{ensure_len, rm, rm_mut};
+use crate::buffer::{ensure_len, ensure_lens, rm, rm_mut};
+use crate::derivatives::Signals;
 use crate::kernel::KernelKind;
 use crate::kernel::factorised::signal_factor;
 use crate::kernel::hadamard::{Blocks, Left, accumulate_layer};
@@ -26,14 +27,14 @@ use crate::parallel::{BLOCK_ROWS, for_each_chunk, for_each_chunk_pair};
 use crate::simd::{add_assign, hadamard_add_assign, mul_assign, scalar};
 use crate::symmetric::gram_lower;
 use crate::symmetric::{Triangle, mirror};
-use crate::{Float, Mlp};
+use crate::{Architecture, Float, ForwardCache, Mlp};
 
 /// Route B's buffers, grown to the largest batch seen.
 #[derive(Default)]
 pub(crate) struct Buffers<T: Float> {
     /// `D̄^l` per hidden layer, `(N·C) × n_l`.
     dbar: Vec<Vec<T>>,
-    /// `Ā^l` per layer input (`l ≥ 1`), `N × n_l`.
+    /// `Ā^l` per layer input (`l ≥ 1`; `Ā^0` is never formed), `N × n_l`.
     abar: Vec<Vec<T>>,
     /// `z̄^l` from the `σ''` terms, per hidden layer, `N × n_l`.
     zbar: Vec<Vec<T>>,
@@ -45,6 +46,34 @@ pub(crate) struct Buffers<T: Float> {
     ubar: Vec<T>,
     /// Backward-pass ping-pong buffers, `N × max width`.
     back: [Vec<T>; 2],
+}
+
+impl<T: Float> Buffers<T> {
+    /// Room for the gradient of `kind`'s kernel on `n` samples.
+    pub(crate) fn reserve(&mut self, arch: &Architecture, kind: KernelKind, n: usize) {
+        let widths = arch.widths();
+        let n_layers = arch.n_layers();
+        let n_hidden = n_layers - 1;
+        // `s` signal rows per sample (`C`, or `C − 1` for the centred traced kernel).
+        let s = kind.seeds().rows(arch.output_dim());
+        let nc = n * s;
+        let max_w = arch.max_width();
+        let hidden = &widths[1..n_layers];
+        ensure_lens(&mut self.dbar, hidden.iter().map(|&w| nc * w));
+        ensure_lens(&mut self.zbar, hidden.iter().map(|&w| n * w));
+        // `Ā^0` is never formed.
+        let inputs = widths[..n_layers].iter().enumerate();
+        ensure_lens(
+            &mut self.abar,
+            inputs.map(|(l, &w)| if l == 0 { 0 } else { n * w }),
+        );
+        ensure_len(&mut self.mblock, n * n);
+        ensure_len(&mut self.ubar, nc * max_w);
+        ensure_len(&mut self.wsum, s * widths[n_hidden]);
+        for buf in &mut self.back {
+            ensure_len(buf, n * max_w);
+        }
+    }
 }
 
 /// `M[i,j] = Σ_{c,c'} G[(i,c),(j,c')] · S[(i,c),(j,c')]` (`rep = C`), or the elementwise product
@@ -72,7 +101,8 @@ fn block_sums<T: Float>(par: Par, mblock: &mut [T], g: &[T], s: &[T], n: usize, 
     });
 }
 
-/// Writes `∇_θ g` into `grad` from the workspace's forward cache, signals and `G`.
+/// Writes `∇_θ g` into `grad` from the workspace's forward cache, signals, Gram matrices and `G`
+/// (its buffers reserved for this call).
 pub(crate) fn gradient<T: Float>(
     mlp: &Mlp<T>,
     ws: &mut Workspace<T>,
@@ -80,54 +110,92 @@ pub(crate) fn gradient<T: Float>(
     grad: &mut [T],
     par: Par,
 ) {
-    let arch = mlp.arch();
-    let widths = arch.widths();
-    let n_layers = arch.n_layers();
-    let n_hidden = n_layers - 1;
-    let cache = &ws.cache;
-    let signals = &ws.signals;
-    // `c` signal rows per sample (`C`, or `C − 1` for the centred traced kernel).
-    let (n, c, n_out) = (cache.n, signals.c, arch.output_dim());
+    let Workspace {
+        cache,
+        signals,
+        k,
+        g,
+        sa,
+        sd,
+        factorised: buf,
+        ..
+    } = ws;
     debug_assert_eq!(
         signals.seeds,
         kind.seeds(),
         "signals seeded for another kind"
     );
+    let m = kind.order(cache.n, signals.c);
+    grad.fill(T::zero());
+    let grams = Grams {
+        g: &g[..m * m],
+        sa,
+        sd,
+        staging: &mut k[..m * m],
+    };
+    factor_cotangents(mlp, cache, signals, kind, grams, buf, par);
+    reverse_signals(mlp, cache, signals, buf, grad, par);
+    // A model without hidden layers has a kernel that does not depend on θ: its gradient stays
+    // zero.
+    if mlp.arch().n_layers() > 1 {
+        reverse_forward(mlp, cache, buf, grad, par);
+    }
+}
+
+/// The kernel-sized matrices of the first step: `G`, the Gram matrices the kernel step left
+/// (every `S_A`, stacked, and the last hidden layer's `S_D`, lower triangles) and an `m × m`
+/// buffer to stage Hadamard products in.
+struct Grams<'a, T> {
+    g: &'a [T],
+    sa: &'a mut [T],
+    sd: &'a mut [T],
+    staging: &'a mut [T],
+}
+
+/// The cotangents of the kernel's factors, layer by layer: `D̄^l` of every hidden layer and `Ā^l`
+/// of every layer input but the first.
+fn factor_cotangents<T: Float>(
+    mlp: &Mlp<T>,
+    cache: &ForwardCache<T>,
+    signals: &Signals<T>,
+    kind: KernelKind,
+    grams: Grams<'_, T>,
+    buf: &mut Buffers<T>,
+    par: Par,
+) {
+    let arch = mlp.arch();
+    let widths = arch.widths();
+    let n_layers = arch.n_layers();
+    let n_hidden = n_layers - 1;
+    let (n, c, n_out) = (cache.n, signals.c, arch.output_dim());
     let m = kind.order(n, c);
     let rep = m / n;
-    let nc = n * c;
     let two = T::one() + T::one();
-    let g = &ws.g[..m * m];
-    let buf = &mut ws.factorised;
-    buf.dbar.resize_with(n_hidden, Vec::new);
-    buf.zbar.resize_with(n_hidden, Vec::new);
-    buf.abar.resize_with(n_layers, Vec::new);
-    ensure_len(&mut buf.mblock, n * n);
-    grad.fill(T::zero());
-
-    // Cotangents of the kernel's factors, layer by layer. The kernel step left every `S_A` and
-    // the last hidden layer's `S_D` (lower triangles) in the workspace; going from the last layer
-    // down lets that `S_D` be used before any other overwrites it.
+    let Grams {
+        g,
+        sa: sa_all,
+        sd,
+        staging,
+    } = grams;
+    // Going from the last layer down lets the kept `S_D` be used before any other overwrites it.
     let mut sd_layer = n_hidden.checked_sub(1);
     for l in (0..n_layers).rev() {
         if l < n_hidden {
             // D̄ = 2 (G ∘ expand(S_A + 1)) D, the Hadamard product staged in the kernel buffer.
-            let sa = &mut ws.sa[l * n * n..(l + 1) * n * n];
+            let sa = &mut sa_all[l * n * n..(l + 1) * n * n];
             mirror(sa, n, Triangle::Lower, par);
-            let tmp = &mut ws.k[..m * m];
-            tmp.fill(T::zero());
+            staging.fill(T::zero());
             let shape = Blocks {
                 rows: m,
                 cols: m,
                 rep,
             };
-            accumulate_layer(par, tmp, shape, Left::Gram(g), sa);
+            accumulate_layer(par, staging, shape, Left::Gram(g), sa);
             let f = signal_factor(signals, l, kind);
-            ensure_len(&mut buf.dbar[l], nc * widths[l + 1]);
             matmul(
                 rm_mut(&mut buf.dbar[l], m, f.ncols()),
                 Accum::Replace,
-                rm(tmp, m, m),
+                rm(staging, m, m),
                 f,
                 two,
                 par,
@@ -138,41 +206,14 @@ pub(crate) fn gradient<T: Float>(
         }
         if l < n_hidden {
             if sd_layer != Some(l) {
-                gram_lower(&mut ws.sd, signal_factor(signals, l, kind), par);
+                gram_lower(sd, signal_factor(signals, l, kind), par);
                 sd_layer = Some(l);
             }
-            mirror(&mut ws.sd, m, Triangle::Lower, par);
-            block_sums(par, &mut buf.mblock, g, &ws.sd[..m * m], n, rep);
+            mirror(sd, m, Triangle::Lower, par);
+            block_sums(par, &mut buf.mblock, g, &sd[..m * m], n, rep);
         } else {
-            // Output layer: S_D = S Sᵀ is [c = c'] (full), P (centred full) or, traced, the
-            // constant s (C, or C − 1 centred).
-            let kappa = T::from_f64(1.0 / n_out as f64);
-            let block_sum = |i: usize, j: usize| {
-                let rows =
-                    (0..c).map(|q| &g[(i * c + q) * m + j * c..(i * c + q) * m + (j + 1) * c]);
-                rows.fold(T::zero(), |acc, row| {
-                    acc + row.iter().fold(T::zero(), |a, &v| a + v)
-                })
-            };
-            for_each_chunk(par, &mut buf.mblock[..n * n], BLOCK_ROWS * n, |b, chunk| {
-                for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
-                    let i = b * BLOCK_ROWS + q;
-                    for (j, mv) in mrow.iter_mut().enumerate() {
-                        let diag_sum = || {
-                            (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q])
-                        };
-                        *mv = match kind {
-                            KernelKind::Full => diag_sum(),
-                            KernelKind::CentredFull => diag_sum() - kappa * block_sum(i, j),
-                            KernelKind::Traced | KernelKind::CentredTraced => {
-                                T::from_f64(c as f64) * g[i * m + j]
-                            }
-                        };
-                    }
-                }
-            });
+            output_block_sums(par, &mut buf.mblock, g, kind, (n, c, n_out));
         }
-        ensure_len(&mut buf.abar[l], n * widths[l]);
         matmul(
             rm_mut(&mut buf.abar[l], n, widths[l]),
             Accum::Replace,
@@ -182,10 +223,58 @@ pub(crate) fn gradient<T: Float>(
             par,
         );
     }
+}
 
-    // Stage 1: reverse through the signal recursion, hidden layers first to last.
-    let max_w = arch.max_width();
-    ensure_len(&mut buf.ubar, nc * max_w);
+/// `M^L` of the output layer, whose `S_D = S Sᵀ` is `[c = c']` (full), `P` (centred full) or,
+/// traced, the constant `s` (`C`, or `C − 1` centred).
+fn output_block_sums<T: Float>(
+    par: Par,
+    mblock: &mut [T],
+    g: &[T],
+    kind: KernelKind,
+    (n, c, n_out): (usize, usize, usize),
+) {
+    let m = kind.order(n, c);
+    let kappa = T::from_f64(1.0 / n_out as f64);
+    let block_sum = |i: usize, j: usize| {
+        let rows = (0..c).map(|q| &g[(i * c + q) * m + j * c..(i * c + q) * m + (j + 1) * c]);
+        rows.fold(T::zero(), |acc, row| {
+            acc + row.iter().fold(T::zero(), |a, &v| a + v)
+        })
+    };
+    for_each_chunk(par, &mut mblock[..n * n], BLOCK_ROWS * n, |b, chunk| {
+        for (q, mrow) in chunk.chunks_exact_mut(n).enumerate() {
+            let i = b * BLOCK_ROWS + q;
+            for (j, mv) in mrow.iter_mut().enumerate() {
+                let diag_sum =
+                    || (0..c).fold(T::zero(), |acc, q| acc + g[(i * c + q) * m + j * c + q]);
+                *mv = match kind {
+                    KernelKind::Full => diag_sum(),
+                    KernelKind::CentredFull => diag_sum() - kappa * block_sum(i, j),
+                    KernelKind::Traced | KernelKind::CentredTraced => {
+                        T::from_f64(c as f64) * g[i * m + j]
+                    }
+                };
+            }
+        }
+    });
+}
+
+/// Stage 1: reverse through the signal recursion, hidden layers first to last. Adds the weight
+/// cotangents of the recursion to `grad` and leaves `z̄^h` (the `σ''` terms) in `buf.zbar`.
+fn reverse_signals<T: Float>(
+    mlp: &Mlp<T>,
+    cache: &ForwardCache<T>,
+    signals: &Signals<T>,
+    buf: &mut Buffers<T>,
+    grad: &mut [T],
+    par: Par,
+) {
+    let arch = mlp.arch();
+    let widths = arch.widths();
+    let n_hidden = arch.n_layers() - 1;
+    let (n, c, n_out) = (cache.n, signals.c, arch.output_dim());
+    let nc = n * c;
     for h in 0..n_hidden {
         let w = widths[h + 1];
         // U = D^{h+1} W^{h+1}, kept from the signals step (rows (S W^L)[q, :] for the last
@@ -198,7 +287,6 @@ pub(crate) fn gradient<T: Float>(
         };
         let (d1, d2) = (&cache.d1[h], &cache.d2[h]);
         // z̄ = Σ_c D̄ ∘ U ∘ σ''   and   Ū = D̄ ∘ σ'
-        ensure_len(&mut buf.zbar[h], n * w);
         let dbar = &buf.dbar[h][..nc * w];
         for_each_chunk_pair(
             par,
@@ -247,7 +335,6 @@ pub(crate) fn gradient<T: Float>(
             );
         } else {
             // W̄^L = Sᵀ (Σ_i Ū[(i,q), :])_q (W^L gets no other gradient).
-            ensure_len(&mut buf.wsum, c * w);
             let wsum = &mut buf.wsum[..c * w];
             wsum.fill(T::zero());
             for (r, row) in ubar.chunks_exact(w).enumerate() {
@@ -264,18 +351,25 @@ pub(crate) fn gradient<T: Float>(
             );
         }
     }
+}
 
-    // Stage 2: backward through the forward pass with the extra cotangents. (A model without
-    // hidden layers has a kernel that does not depend on θ: its gradient stays zero.)
-    if n_hidden == 0 {
-        return;
-    }
+/// Stage 2: an ordinary backward pass through the forward network (at least one hidden layer)
+/// with the extra cotangents `Ā^l` and `z̄^l`, added to `grad`.
+fn reverse_forward<T: Float>(
+    mlp: &Mlp<T>,
+    cache: &ForwardCache<T>,
+    buf: &mut Buffers<T>,
+    grad: &mut [T],
+    par: Par,
+) {
+    let arch = mlp.arch();
+    let widths = arch.widths();
+    let n_layers = arch.n_layers();
+    let n = cache.n;
     let [abuf, zbuf] = &mut buf.back;
-    ensure_len(abuf, n * max_w);
-    ensure_len(zbuf, n * max_w);
     let w_last = widths[n_layers - 1];
     abuf[..n * w_last].copy_from_slice(&buf.abar[n_layers - 1][..n * w_last]);
-    for l in (0..n_hidden).rev() {
+    for l in (0..n_layers - 1).rev() {
         let w = widths[l + 1];
         // z̄ = ā ∘ σ'(z) + z̄(σ'')
         let zb = &mut zbuf[..n * w];

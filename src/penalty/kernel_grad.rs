@@ -4,9 +4,10 @@
 use faer::{MatRef, Par};
 
 use super::PenaltyMetric;
+use crate::buffer::ensure_len;
 use crate::metrics::{inv_sqrt_diag, mean_diag, positive_tau, shifted_logdet};
 use crate::parallel::{BLOCK_ROWS, for_each_chunk};
-use crate::spd::SpdWorkspace;
+use crate::spd::{Inverse, SpdWorkspace};
 use crate::{Float, Result};
 
 /// Scratch of step 1: the factorisation, `τ`, and the cosine kernel with its diagonal scaling,
@@ -19,7 +20,22 @@ pub(crate) struct MetricScratch {
     scale: Vec<f64>,
 }
 
-/// Computes `g(K)`, keeping in `scratch` what [`kernel_grad`] needs.
+impl MetricScratch {
+    /// Room for `metric` on a kernel of order `m` (and for its `G`, with `gradient`).
+    pub(crate) fn reserve(&mut self, metric: PenaltyMetric, m: usize, gradient: bool, par: Par) {
+        if metric == PenaltyMetric::Trace {
+            return;
+        }
+        let inverse = if gradient { Inverse::Yes } else { Inverse::No };
+        self.spd.reserve(m, inverse, par);
+        if metric == PenaltyMetric::CosineLogDet {
+            ensure_len(&mut self.cosine, m * m);
+            ensure_len(&mut self.scale, m);
+        }
+    }
+}
+
+/// Computes `g(K)` (on scratch reserved for it), keeping in `scratch` what [`kernel_grad`] needs.
 pub(crate) fn metric_value<T: Float>(
     metric: PenaltyMetric,
     k: MatRef<'_, T>,
@@ -46,10 +62,9 @@ pub(crate) fn metric_value<T: Float>(
             })
         }
         PenaltyMetric::CosineLogDet => {
-            inv_sqrt_diag(k, scale)?;
-            let s = &scale[..];
-            cosine.clear();
-            cosine.resize(m * m, 0.0);
+            let s = &mut scale[..m];
+            inv_sqrt_diag(k, s)?;
+            let s = &*s;
             for_each_chunk(par, &mut cosine[..m * m], BLOCK_ROWS * m, |b, rows| {
                 for (q, row) in rows.chunks_exact_mut(m).enumerate() {
                     let i = b * BLOCK_ROWS + q;
@@ -114,7 +129,7 @@ pub(crate) fn kernel_grad<T: Float>(
         PenaltyMetric::CosineLogDet => {
             // Ĝ = (K̂ + εI)⁻¹/m; G = S Ĝ S − diag(Σ_j Ĝ_ij K̂_ij / K_ii)
             let (s, khat) = (
-                &scale[..],
+                &scale[..m],
                 MatRef::from_row_major_slice(&cosine[..m * m], m, m),
             );
             let inv = spd.inverse(m, par);

@@ -49,7 +49,7 @@ use crate::derivatives::Signals;
 use crate::error::check_finite;
 pub use crate::kernel::{KernelKind, Route};
 use crate::metrics::{DEFAULT_JITTER, check_jitter};
-use crate::{Error, Float, ForwardCache, MgsRng, Mlp, Result};
+use crate::{Architecture, Error, Float, ForwardCache, MgsRng, Mlp, Result};
 
 /// The kernel metric `g` that the penalty applies.
 #[derive(
@@ -227,9 +227,11 @@ impl PenaltyConfig {
 }
 
 /// Buffers reused across calls; they grow to the largest batch seen and never shrink, so a
-/// training loop allocates nothing after its first step (factorised route).
+/// training loop allocates nothing after its first step. [`Workspace::reserve`] sizes all of them
+/// at the top of a call (the forward cache and the signals size themselves as they are computed).
 #[derive(Default)]
 pub(crate) struct Workspace<T: Float> {
+    /// The batch, or the subset drawn from it, row-major.
     x: Vec<T>,
     pub(crate) cache: ForwardCache<T>,
     pub(crate) signals: Signals<T>,
@@ -246,6 +248,61 @@ pub(crate) struct Workspace<T: Float> {
     perm: Vec<usize>,
     pub(crate) factorised: factorised::Buffers<T>,
     pub(crate) explicit: explicit::Buffers<T>,
+}
+
+impl<T: Float> Workspace<T> {
+    /// Room for one call of `cfg` on `n` samples of `d` features (and for its gradient, with
+    /// `gradient`).
+    fn reserve(
+        &mut self,
+        arch: &Architecture,
+        cfg: &PenaltyConfig,
+        n: usize,
+        gradient: bool,
+        par: Par,
+    ) {
+        let m = cfg.kernel.order(n, arch.output_dim());
+        ensure_len(&mut self.x, n * arch.input_dim());
+        ensure_len(&mut self.k, m * m);
+        self.metric.reserve(cfg.metric, m, gradient, par);
+        if gradient {
+            ensure_len(&mut self.g, m * m);
+        }
+        match cfg.route {
+            Route::Factorised => {
+                ensure_len(&mut self.sa, arch.n_layers() * n * n);
+                ensure_len(&mut self.sd, m * m);
+                if gradient {
+                    self.factorised.reserve(arch, cfg.kernel, n);
+                }
+            }
+            Route::Explicit => self.explicit.reserve(arch, cfg.kernel, n, gradient),
+        }
+    }
+
+    /// Copies `x` into the workspace, or the `n` rows of a uniform draw without replacement
+    /// from `rng` (in their original order) when `n < x.nrows()`.
+    fn load_batch(&mut self, x: MatRef<'_, T>, n: usize, rng: &mut MgsRng) {
+        let (n_all, d) = (x.nrows(), x.ncols());
+        if n < n_all {
+            // Partial Fisher–Yates: the first n entries are a uniform draw without replacement.
+            self.perm.clear();
+            self.perm.extend(0..n_all);
+            for k in 0..n {
+                let j = rng.random_range(k..n_all);
+                self.perm.swap(k, j);
+            }
+            let picked = &mut self.perm[..n];
+            picked.sort_unstable();
+            for (row, &i) in picked.iter().enumerate() {
+                for j in 0..d {
+                    self.x[row * d + j] = x[(i, j)];
+                }
+            }
+        } else {
+            rm_mut(&mut self.x, n, d).copy_from(x);
+        }
+    }
 }
 
 /// Wall time of each phase of the last [`Penalty`] call: where the time goes.
@@ -374,25 +431,8 @@ impl<T: Float> Penalty<T> {
             route: cfg.route,
         }
         .check::<T>(mlp.arch())?;
-        ensure_len(&mut ws.x, n * d);
-        if n < n_all {
-            // Partial Fisher–Yates: the first n entries are a uniform draw without replacement.
-            ws.perm.clear();
-            ws.perm.extend(0..n_all);
-            for k in 0..n {
-                let j = rng.random_range(k..n_all);
-                ws.perm.swap(k, j);
-            }
-            let picked = &mut ws.perm[..n];
-            picked.sort_unstable();
-            for (row, &i) in picked.iter().enumerate() {
-                for j in 0..d {
-                    ws.x[row * d + j] = x[(i, j)];
-                }
-            }
-        } else {
-            rm_mut(&mut ws.x, n, d).copy_from(x);
-        }
+        ws.reserve(mlp.arch(), cfg, n, grad.is_some(), par);
+        ws.load_batch(x, n, rng);
         let xs = rm(&ws.x, n, d);
         ws.cache.compute(mlp, xs, par)?;
         let m = cfg.kernel.order(n, c);
@@ -404,7 +444,6 @@ impl<T: Float> Penalty<T> {
         lap(&mut timings.forward);
         match cfg.route {
             Route::Factorised => {
-                ensure_len(&mut ws.k, m * m);
                 crate::kernel::factorised::kernel_into(
                     &ws.cache,
                     &ws.signals,
@@ -416,7 +455,8 @@ impl<T: Float> Penalty<T> {
                 );
             }
             Route::Explicit => {
-                explicit::kernel(mlp, &ws.cache, cfg.kernel, &mut ws.explicit, &mut ws.k, par)?;
+                let forward = (&ws.cache, &mut ws.signals);
+                explicit::kernel(mlp, forward, cfg.kernel, &mut ws.explicit, &mut ws.k, par)?;
             }
         }
         lap(&mut timings.kernel);
@@ -430,7 +470,6 @@ impl<T: Float> Penalty<T> {
         lap(&mut timings.factor);
         if let Some(grad) = grad {
             if cfg.bound.is_active(value) {
-                ensure_len(&mut ws.g, m * m);
                 kernel_grad::kernel_grad(
                     cfg.metric,
                     m,
