@@ -3,7 +3,10 @@
 //! and targets, ELR's state, non-finite outputs, and the independent NumPy fixture
 //! (`tests/reference/losses.py`).
 
+mod common;
+
 use approx::assert_relative_eq;
+use common::{fd_gradient, flat, norm_rel_err};
 use faer::{Mat, MatRef};
 use mgs::data::{DatasetView, TargetsView};
 use mgs::train::{
@@ -58,39 +61,13 @@ fn soft() -> Mat<f64> {
     s
 }
 
-fn flat(m: MatRef<'_, f64>) -> Vec<f64> {
-    (0..m.nrows())
-        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
-        .collect()
-}
-
 fn unflat(v: &[f64], c: usize) -> Mat<f64> {
     Mat::from_fn(v.len() / c, c, |i, j| v[i * c + j])
 }
 
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    norm(&d) / norm(b)
-}
-
 /// Central differences of `f` at `z` (`N × C`), flattened row-major.
 fn central_diff(z: MatRef<'_, f64>, mut f: impl FnMut(MatRef<'_, f64>) -> f64) -> Vec<f64> {
-    let z0 = flat(z);
-    let mut zp = z0.clone();
-    (0..z0.len())
-        .map(|k| {
-            zp[k] = z0[k] + FD_STEP;
-            let up = f(unflat(&zp, z.ncols()).as_ref());
-            zp[k] = z0[k] - FD_STEP;
-            let down = f(unflat(&zp, z.ncols()).as_ref());
-            zp[k] = z0[k];
-            (up - down) / (2.0 * FD_STEP)
-        })
-        .collect()
+    fd_gradient(&flat(z), FD_STEP, |v| f(unflat(v, z.ncols()).as_ref()))
 }
 
 fn softmax(z: MatRef<'_, f64>) -> Mat<f64> {
@@ -188,7 +165,7 @@ fn gradients_match_central_differences() {
                     loss.value_and_grad(zz, t, None, None).unwrap()
                 })
             };
-            let err = rel_err(&flat(g.as_ref()), &fd);
+            let err = norm_rel_err(&flat(g.as_ref()), &fd);
             eprintln!(
                 "{} ({config:?}), {kind}: relative error {err:.2e}",
                 loss.name()
@@ -244,7 +221,7 @@ fn elr_gradient_matches_central_differences() {
         };
         assert_relative_eq!(v, f(z.as_ref()), max_relative = 1e-14);
         let fd = central_diff(z.as_ref(), f);
-        let err = rel_err(&flat(g.as_ref()), &fd);
+        let err = norm_rel_err(&flat(g.as_ref()), &fd);
         eprintln!("elr, {kind}: relative error {err:.2e}");
         assert!(
             err <= FD_TOL,
@@ -461,7 +438,7 @@ fn gce_limits() {
         prev = gap;
         // The O(q²) remainder is about q²·mean|ln p|³/6 ≈ 3q² here.
         assert_relative_eq!((v - ce_v) / q, coeff, max_relative = 5.0 * q);
-        let gerr = rel_err(&flat(g.as_ref()), &flat(ce_g.as_ref()));
+        let gerr = norm_rel_err(&flat(g.as_ref()), &flat(ce_g.as_ref()));
         assert!(gerr <= 10.0 * q, "q = {q}: gradient relative gap {gerr:e}");
     }
 }

@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use approx::relative_eq;
+use common::{fd_gradient, norm, norm_rel_err};
 use faer::{Mat, MatRef, Par};
 use mgs::data::{DatasetView, TargetsView};
 use mgs::derivatives::vjp_into;
@@ -46,31 +49,6 @@ fn blobs(n: usize, seed: u64) -> (Mat<f64>, Vec<usize>) {
 fn mlp(d: usize, hidden: usize, c: usize, seed: u64) -> Mlp<f64> {
     let arch = Architecture::new(d, &[(hidden, Activation::Tanh)], c).unwrap();
     Mlp::init(arch, Init::XavierNormal, &mut rng_from_seed(seed)).unwrap()
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-/// `‖a − b‖ / ‖b‖`.
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    norm(&diff) / norm(b)
-}
-
-/// Central differences of `f` at `x` with step `h`.
-fn central_diff(x: &[f64], h: f64, mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
-    let mut xp = x.to_vec();
-    (0..x.len())
-        .map(|k| {
-            xp[k] = x[k] + h;
-            let up = f(&xp);
-            xp[k] = x[k] - h;
-            let down = f(&xp);
-            xp[k] = x[k];
-            (up - down) / (2.0 * h)
-        })
-        .collect()
 }
 
 fn flat(m: MatRef<'_, f64>) -> Vec<f64> {
@@ -122,8 +100,8 @@ fn network_loss_gradient_matches_central_differences() {
         };
         let mut g = vec![0.0; theta.len()];
         loss_at(&theta, Some(&mut g));
-        let fd = central_diff(&theta, FD_STEP, |p| loss_at(p, None));
-        let err = rel_err(&g, &fd);
+        let fd = fd_gradient(&theta, FD_STEP, |p| loss_at(p, None));
+        let err = norm_rel_err(&g, &fd);
         eprintln!("network, dropout {rate}: relative error {err:e}");
         assert!(err <= FD_TOL, "dropout {rate}: relative error {err:e}");
     }
@@ -1032,14 +1010,14 @@ fn user_regularizer_plugs_in() {
     // epoch.
     let mut plain = Trainer::new(net.clone(), config.clone(), data).unwrap();
     plain.run().unwrap();
-    let plain_dist = rel_err(plain.model().params(), &anchor);
+    let plain_dist = norm_rel_err(plain.model().params(), &anchor);
     let mut reg = make(8.0);
     let mut t = Trainer::new(net.clone(), config.clone(), data)
         .unwrap()
         .with_regularizer(&mut reg)
         .unwrap();
     let h = t.run().unwrap();
-    let dist = rel_err(t.model().params(), &anchor);
+    let dist = norm_rel_err(t.model().params(), &anchor);
     assert!(
         dist < 0.15 && plain_dist > 1.0,
         "distance to the anchor {dist} vs {plain_dist}"

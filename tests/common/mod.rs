@@ -51,6 +51,20 @@ pub fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
+/// `‖a − b‖₂ / ‖b‖₂`: the error of a whole vector relative to a reference, the measure for
+/// gradients checked against finite differences (entrywise tolerances would be loosest where
+/// entries are small, and approx's comparisons are entrywise). The norms are faer's.
+pub fn norm_rel_err(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "vectors of different lengths");
+    let (a, b) = (faer::ColRef::from_slice(a), faer::ColRef::from_slice(b));
+    (a - b).norm_l2() / b.norm_l2()
+}
+
+/// The Euclidean norm of `v` (faer's).
+pub fn norm(v: &[f64]) -> f64 {
+    faer::ColRef::from_slice(v).norm_l2()
+}
+
 /// Central finite-difference gradient of `f` at `theta` with step `h`.
 pub fn fd_gradient(theta: &[f64], h: f64, mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
     let mut t = theta.to_vec();
