@@ -164,6 +164,25 @@ pub enum Error {
         /// Its column.
         col: usize,
     },
+    /// Two settings, or a setting and the data or model it is used with, that cannot go together
+    /// (each may be valid alone): a classification loss with regression targets, early stopping
+    /// without a validation set, a centred kernel of a one-output model.
+    Incompatible {
+        /// What refused (e.g. `"early stopping"`).
+        what: &'static str,
+        /// What it needs.
+        reason: &'static str,
+    },
+    /// A statistic that is undefined on the data given: too few values, zero variance, too few
+    /// groups or distinct points.
+    Undefined {
+        /// The statistic's input (e.g. `"x"`, `"differences"`).
+        what: &'static str,
+        /// The offending quantity: the sample size, or the spread.
+        value: f64,
+        /// Why the statistic is undefined.
+        reason: &'static str,
+    },
     /// A state (e.g. an optimiser's) that is inconsistent or cannot advance.
     InvalidState {
         /// What was checked (e.g. `"optimiser step counter"`).
@@ -255,6 +274,12 @@ impl fmt::Display for Error {
                 "{what} is not symmetric: entries ({row}, {col}) and ({col}, {row}) differ beyond \
                  the relative tolerance"
             ),
+            Error::Incompatible { what, reason } => write!(f, "incompatible {what}: {reason}"),
+            Error::Undefined {
+                what,
+                value,
+                reason,
+            } => write!(f, "undefined on {what} ({value}): {reason}"),
             Error::InvalidState { what, reason } => write!(f, "invalid {what}: {reason}"),
         }
     }

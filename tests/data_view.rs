@@ -236,7 +236,10 @@ fn bad_sets_are_errors_where_they_are_added() {
     let reg = diabetes().unwrap();
     assert!(matches!(
         Trainer::new(model::<f64>(10, 1), config(), &reg),
-        Err(Error::InvalidHyperparameter { name: "loss", .. })
+        Err(Error::Incompatible {
+            what: "loss and targets",
+            ..
+        })
     ));
     let mse = TrainConfig {
         loss: LossConfig::MeanSquaredError,

@@ -174,3 +174,30 @@ fn io_errors_keep_their_kind_and_source() {
     let other = Architecture::new(0, &[(8, Activation::Tanh)], 1).unwrap_err();
     assert!(other.source().is_none());
 }
+
+/// Settings that cannot go together, and statistics undefined on their data, have variants of
+/// their own whose messages say what refused and why.
+#[test]
+fn incompatible_settings_and_undefined_statistics_say_so() {
+    let mlp = model::<f64>(3, &[(4, Activation::Tanh)], 1, 0);
+    let x = inputs::<f64>(5, 3, 1);
+    let params = KernelParams::new(KernelKind::CentredFull, Route::Factorised);
+    let err = kernel(&mlp, x.as_ref(), None, &params, Par::Seq).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Incompatible {
+            what: "kernel and model",
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "incompatible kernel and model: a centred kernel needs at least 2 outputs (with one it is \
+         identically zero)"
+    );
+    let err = mgs::study::stats::pearson(&[1.0, 2.0, 3.0], &[4.0, 4.0, 4.0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "undefined on y (0): all values are equal (zero variance): the correlation is undefined"
+    );
+}

@@ -615,7 +615,10 @@ fn malformed_targets_and_outputs_are_errors() {
             assert!(
                 matches!(
                     ev(TargetsView::Regression(y.as_ref())),
-                    Err(Error::InvalidHyperparameter { name: "loss", .. })
+                    Err(Error::Incompatible {
+                        what: "loss and targets",
+                        ..
+                    })
                 ),
                 "{config:?}"
             );
@@ -729,7 +732,10 @@ fn elr_state_round_trip_and_errors() {
     // Not prepared.
     assert!(matches!(
         elr.value_and_grad(z.as_ref(), t, Some(&samples), None),
-        Err(Error::InvalidHyperparameter { name: "elr", .. })
+        Err(Error::InvalidState {
+            what: "ELR state",
+            ..
+        })
     ));
     Loss::<f64>::prepare(&mut elr, 10, 4).unwrap();
     assert_eq!(Loss::<f64>::state(&elr), vec![0.0; 40]);
@@ -810,8 +816,8 @@ fn elr_state_round_trip_and_errors() {
     ];
     assert!(matches!(
         errs[0],
-        Error::InvalidHyperparameter {
-            name: "samples",
+        Error::Incompatible {
+            what: "ELR and batch",
             ..
         }
     ));

@@ -373,7 +373,13 @@ fn schedules_and_bad_hyperparameters() {
         data,
     )
     .unwrap();
-    assert!(matches!(t.run(), Err(Error::InvalidHyperparameter { .. })));
+    assert!(matches!(
+        t.run(),
+        Err(Error::Incompatible {
+            what: "early stopping",
+            ..
+        })
+    ));
     // Labels beyond the model's outputs, wrong input width.
     assert!(Trainer::new(mlp(2, 4, 1, 0), TrainConfig::default(), data).is_err());
     assert!(matches!(

@@ -139,9 +139,8 @@ impl KernelKind {
     /// Checks that a model with `c` outputs has this kind of kernel (`C ≥ 2` when centred).
     pub(crate) fn check_outputs(&self, c: usize) -> Result<()> {
         if self.is_centred() && c < 2 {
-            return Err(Error::InvalidHyperparameter {
-                name: "kernel (output count)",
-                value: c as f64,
+            return Err(Error::Incompatible {
+                what: "kernel and model",
                 reason: "a centred kernel needs at least 2 outputs (with one it is identically zero)",
             });
         }
@@ -201,8 +200,8 @@ impl KernelParams {
 /// With `x2 = None` only one triangle is computed (the kernel is symmetric); `Some(x1)` gives
 /// the same matrix at the cost of a general product. Errors: [`Error::TooLarge`] before anything
 /// is allocated past the memory limit ([`crate::limits::Request::Kernel`],
-/// [`crate::limits::Request::CrossKernel`]); [`Error::InvalidHyperparameter`] for a centred kind
-/// of a one-output model; the input errors of [`Mlp::forward`]; [`Error::NonFinite`] (`"kernel"`,
+/// [`crate::limits::Request::CrossKernel`]); [`Error::Incompatible`] for a centred kind of a
+/// one-output model; the input errors of [`Mlp::forward`]; [`Error::NonFinite`] (`"kernel"`,
 /// `"cross kernel"`) if the kernel overflows. See the [module](self) example.
 pub fn kernel<T: Float>(
     mlp: &Mlp<T>,

@@ -69,12 +69,13 @@
 //!
 //! ## Error conventions
 //!
-//! `mgs::Error` has no statistics-specific variant; this module uses the closest ones:
 //! [`Error::EmptyBatch`] for an empty sample, [`Error::NonFinite`] for a NaN or infinity,
-//! [`Error::ShapeMismatch`] (as `(len, 1)`) for samples of different lengths, and
-//! [`Error::InvalidHyperparameter`] both for an argument out of range (a level, a probability, a
-//! degree) and for data on which the statistic is undefined: too few values (`value` is the
-//! sample size) or zero variance (`value` is the offending spread).
+//! [`Error::ShapeMismatch`] (as `(len, 1)`) for samples of different lengths,
+//! [`Error::InvalidValue`] for a data value out of its range (a p-value, a correlation),
+//! [`Error::InvalidHyperparameter`] for an argument out of range (a level, a probability, a
+//! number of draws), and [`Error::Undefined`] for data on which the statistic is undefined: too
+//! few values (`value` is the sample size), zero variance (`value` is the offending spread), too
+//! few groups or distinct `x` (`value` is the count, or the degree asked for).
 
 mod bootstrap;
 mod correlation;
@@ -132,8 +133,8 @@ fn check_sample(what: &'static str, values: &[f64]) -> Result<()> {
 /// Checks that a sample of `n` values has at least `min` of them (`reason` says why).
 fn check_at_least(what: &'static str, n: usize, min: usize, reason: &'static str) -> Result<()> {
     if n < min {
-        return Err(Error::InvalidHyperparameter {
-            name: what,
+        return Err(Error::Undefined {
+            what,
             value: n as f64,
             reason,
         });

@@ -167,10 +167,12 @@ impl<'a, T: Float> Trainer<'a, T> {
 
     fn set_loss(&mut self, mut loss: Box<dyn Loss<T> + 'a>) -> Result<()> {
         if self.state.epoch > 0 {
-            return Err(Error::InvalidHyperparameter {
-                name: "loss",
-                value: self.state.epoch as f64,
-                reason: "the loss cannot change once training has started",
+            return Err(Error::InvalidState {
+                what: "trainer",
+                reason: format!(
+                    "the loss cannot change once training has started (epoch {})",
+                    self.state.epoch
+                ),
             });
         }
         self.train
@@ -187,9 +189,8 @@ impl<'a, T: Float> Trainer<'a, T> {
         if self.config.select_on == SelectOn::CrossEntropy
             && self.train.targets().classes().is_none()
         {
-            return Err(Error::InvalidHyperparameter {
-                name: "select_on",
-                value: f64::NAN,
+            return Err(Error::Incompatible {
+                what: "selection and targets",
                 reason: "selection on the cross-entropy needs class labels",
             });
         }
@@ -218,9 +219,8 @@ impl<'a, T: Float> Trainer<'a, T> {
     pub fn with_regularizer(mut self, reg: impl Regularizer<T> + 'a) -> Result<Self> {
         let name = reg.name();
         if name.is_empty() || self.regularizers.iter().any(|r| r.name() == name) {
-            return Err(Error::InvalidHyperparameter {
-                name: "regularizer",
-                value: self.regularizers.len() as f64,
+            return Err(Error::Incompatible {
+                what: "regularizer",
                 reason: "regulariser names must be non-empty and unique",
             });
         }
@@ -401,10 +401,9 @@ impl<'a, T: Float> Trainer<'a, T> {
     }
 
     fn run_epochs(&mut self, max_epochs: usize) -> Result<()> {
-        if let (Some(es), None) = (&self.config.early_stopping, &self.val) {
-            return Err(Error::InvalidHyperparameter {
-                name: "early_stopping.patience",
-                value: es.patience as f64,
+        if let (Some(_), None) = (&self.config.early_stopping, &self.val) {
+            return Err(Error::Incompatible {
+                what: "early stopping",
                 reason: "early stopping needs a validation set",
             });
         }

@@ -99,8 +99,8 @@ pub(super) fn percentile_bootstrap(
         }
     }
     if values.is_empty() {
-        return Err(Error::InvalidHyperparameter {
-            name: "resamples",
+        return Err(Error::Undefined {
+            what: "resamples",
             value: resamples as f64,
             reason: "the statistic is undefined on every resample",
         });

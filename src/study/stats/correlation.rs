@@ -62,8 +62,8 @@ pub fn correlation(x: &[f64], y: &[f64], kind: CorrelationKind) -> Result<f64> {
 /// ```
 pub fn fisher_interval(r: f64, n: usize, kind: CorrelationKind, level: f64) -> Result<Interval> {
     if !(-1.0..=1.0).contains(&r) {
-        return Err(Error::InvalidHyperparameter {
-            name: "r",
+        return Err(Error::InvalidValue {
+            what: "r",
             value: r,
             reason: "a correlation must lie in [-1, 1]",
         });
@@ -152,8 +152,8 @@ fn check_pairs(x: &[f64], y: &[f64]) -> Result<()> {
     check_at_least("x", x.len(), 2, "a correlation needs at least 2 pairs")?;
     for (what, sample) in [("x", x), ("y", y)] {
         if is_constant(sample) {
-            return Err(Error::InvalidHyperparameter {
-                name: what,
+            return Err(Error::Undefined {
+                what,
                 value: 0.0,
                 reason: "all values are equal (zero variance): the correlation is undefined",
             });

@@ -82,8 +82,8 @@ pub fn group_effect(
         .collect();
     let n_groups = distinct.len();
     if n_groups < 2 {
-        return Err(Error::InvalidHyperparameter {
-            name: "groups",
+        return Err(Error::Undefined {
+            what: "groups",
             value: n_groups as f64,
             reason: "a group effect needs at least 2 distinct groups",
         });
@@ -93,8 +93,8 @@ pub fn group_effect(
         centered_sum_of_squares(residuals),
     )?;
     if total == 0.0 {
-        return Err(Error::InvalidHyperparameter {
-            name: "residuals",
+        return Err(Error::Undefined {
+            what: "residuals",
             value: 0.0,
             reason: "all residuals are equal (zero variance): eta squared is undefined",
         });

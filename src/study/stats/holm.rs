@@ -22,8 +22,8 @@ use crate::{Error, Result};
 pub fn holm(p_values: &[f64]) -> Result<Vec<f64>> {
     check_sample("p_values", p_values)?;
     if let Some(&p) = p_values.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-        return Err(Error::InvalidHyperparameter {
-            name: "p_values",
+        return Err(Error::InvalidValue {
+            what: "p_values",
             value: p,
             reason: "a p-value must lie in [0, 1]",
         });

@@ -55,8 +55,8 @@ pub fn cohens_dz(differences: &[f64]) -> Result<f64> {
     )?;
     let sd = variance_of(differences).sqrt();
     if sd == 0.0 {
-        return Err(Error::InvalidHyperparameter {
-            name: "differences",
+        return Err(Error::Undefined {
+            what: "differences",
             value: sd,
             reason: "the differences have zero standard deviation: d_z is undefined",
         });

@@ -8,7 +8,6 @@
 //! coefficients solve `R β = (Qᵀy)_{1..p}`. This minimises `‖y − Vβ‖₂` without forming the
 //! normal equations `VᵀV`, whose condition number is the square of `V`'s.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::qr::no_pivoting::factor::{
     qr_in_place, qr_in_place_scratch, recommended_block_size,
 };
@@ -17,6 +16,7 @@ use faer::{Mat, Par};
 
 use super::summary::{centered_sum_of_squares, sorted};
 use super::{check_same_len, check_sample, finite};
+use crate::buffer::StackBuffer;
 use crate::{Error, Result};
 
 /// Smallest `|R_kk| / max_j |R_jj|` accepted: below it the scaled Vandermonde matrix is
@@ -94,8 +94,8 @@ pub fn fit_polynomial(x: &[f64], y: &[f64], degree: usize) -> Result<PolynomialF
     check_same_len("y", x.len(), y.len())?;
     let xs = sorted(x);
     let distinct = 1 + xs.windows(2).filter(|w| w[0] != w[1]).count();
-    let not_determined = || Error::InvalidHyperparameter {
-        name: "degree",
+    let not_determined = || Error::Undefined {
+        what: "x",
         value: degree as f64,
         reason: "a polynomial of this degree needs at least degree + 1 distinct x values",
     };
@@ -116,7 +116,8 @@ pub fn fit_polynomial(x: &[f64], y: &[f64], degree: usize) -> Result<PolynomialF
     });
     let block = recommended_block_size::<f64>(n, p + 1);
     let mut householder = Mat::<f64>::zeros(block, n.min(p + 1));
-    let mut mem = MemBuffer::new(qr_in_place_scratch::<f64>(
+    let mut mem = StackBuffer::default();
+    mem.reserve(qr_in_place_scratch::<f64>(
         n,
         p + 1,
         block,
@@ -127,14 +128,14 @@ pub fn fit_polynomial(x: &[f64], y: &[f64], degree: usize) -> Result<PolynomialF
         a.as_mut(),
         householder.as_mut(),
         Par::Seq,
-        MemStack::new(&mut mem),
+        mem.stack(),
         Default::default(),
     );
     let r = a.get(..p, ..p);
     let largest = (0..p).fold(0.0f64, |m, k| m.max(r[(k, k)].abs()));
     if (0..p).any(|k| r[(k, k)].abs() < RANK_TOLERANCE * largest) {
-        return Err(Error::InvalidHyperparameter {
-            name: "degree",
+        return Err(Error::Undefined {
+            what: "x",
             value: degree as f64,
             reason: "the design is numerically rank-deficient for this degree (near-duplicate x)",
         });

@@ -111,10 +111,9 @@ impl EarlyLearning {
         samples: Option<&'s [usize]>,
     ) -> Result<&'s [usize]> {
         if self.n_outputs == 0 {
-            return Err(Error::InvalidHyperparameter {
-                name: "elr",
-                value: f64::NAN,
-                reason: "call prepare(n_train, n_outputs) before value_and_grad",
+            return Err(Error::InvalidState {
+                what: "ELR state",
+                reason: "call prepare(n_train, n_outputs) before value_and_grad".into(),
             });
         }
         if c != self.n_outputs {
@@ -124,9 +123,8 @@ impl EarlyLearning {
                 found: (n, c),
             });
         }
-        let samples = samples.ok_or(Error::InvalidHyperparameter {
-            name: "samples",
-            value: f64::NAN,
+        let samples = samples.ok_or(Error::Incompatible {
+            what: "ELR and batch",
             reason: "ELR needs the training-set index of every batch row (samples = None, \
                      e.g. after mixup)",
         })?;

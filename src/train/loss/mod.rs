@@ -210,9 +210,8 @@ fn check_outputs<T: Float>(outputs: MatRef<'_, T>, grad: &Option<MatMut<'_, T>>)
 
 /// The error of a classification loss given regression targets.
 fn needs_class_targets(reason: &'static str) -> Error {
-    Error::InvalidHyperparameter {
-        name: "loss",
-        value: f64::NAN,
+    Error::Incompatible {
+        what: "loss and targets",
         reason,
     }
 }

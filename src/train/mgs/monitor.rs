@@ -72,9 +72,8 @@ impl<T: Float> MgsMonitor<T> {
     /// Adds a probe set `inputs` (`N × d`, copied) under `name` (non-empty, unique).
     pub fn with_probe(mut self, name: &str, inputs: MatRef<'_, T>) -> Result<Self> {
         if name.is_empty() || self.probes.iter().any(|p| p.name == name) {
-            return Err(Error::InvalidHyperparameter {
-                name: "mgs_monitor.probe",
-                value: self.probes.len() as f64,
+            return Err(Error::Incompatible {
+                what: "monitor probe",
                 reason: "probe names must be non-empty and unique",
             });
         }
