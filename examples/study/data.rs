@@ -8,10 +8,10 @@
 //! every method of a cell starts from the same weights and sees the same batches, and methods
 //! are compared on paired runs.
 
-use faer::Mat;
+use faer::{Mat, MatRef};
 use mgs::data::{
-    Dataset, Standardizer, digits, letter, mnist_5k, mnist1d_train_test, optdigits_train_test,
-    stratified_split, subsample_indices_per_class,
+    CastDataset, Dataset, Standardizer, digits, letter, mnist_5k, mnist1d_train_test,
+    optdigits_train_test, stratified_split, subsample_indices_per_class,
 };
 use mgs::rng_from_seed;
 use serde::{Deserialize, Serialize};
@@ -156,22 +156,22 @@ impl Probe {
 pub struct RunData {
     /// Number of classes `C`.
     pub n_classes: usize,
-    /// Training inputs (standardised).
-    pub x_train: Mat<f32>,
-    /// Training labels as trained on (noisy where corrupted).
-    pub y_train: Vec<usize>,
+    /// The training set (standardised, in the models' `f32`), labels as trained on (noisy where
+    /// corrupted).
+    pub train: CastDataset<f32>,
     /// Which training labels were corrupted.
     pub corrupted: Vec<bool>,
-    /// Validation inputs.
-    pub x_val: Mat<f32>,
-    /// Validation labels (corrupted like the training labels).
-    pub y_val: Vec<usize>,
-    /// Test inputs.
-    pub x_test: Mat<f32>,
-    /// Test labels (clean).
-    pub y_test: Vec<usize>,
+    /// The validation set (labels corrupted like the training labels).
+    pub val: CastDataset<f32>,
+    /// The test set (clean labels).
+    pub test: CastDataset<f32>,
     /// The probe sets present in this run, in [`Probe::ALL`] order.
     pub probes: Vec<(Probe, Mat<f64>)>,
+}
+
+/// The class labels of one of a run's sets (every study dataset is a classification one).
+pub fn labels(set: &CastDataset<f32>) -> &[usize] {
+    set.view().targets().classes().unwrap_or_default()
 }
 
 impl RunData {
@@ -191,12 +191,8 @@ fn take_stratified(ds: &Dataset, n: usize, seed: u64) -> mgs::Result<Dataset> {
     Ok(stratified_split(ds, (f, 0.0, 1.0 - f), &mut rng_from_seed(seed))?.train)
 }
 
-fn labels(ds: &Dataset) -> Vec<usize> {
-    ds.labels().map(<[usize]>::to_vec).unwrap_or_default()
-}
-
 /// Rows `idx` of `x` in `f64`.
-fn rows(x: &Mat<f32>, idx: &[usize]) -> Mat<f64> {
+fn rows(x: MatRef<'_, f32>, idx: &[usize]) -> Mat<f64> {
     Mat::from_fn(idx.len(), x.ncols(), |i, j| f64::from(x[(idx[i], j)]))
 }
 
@@ -239,8 +235,12 @@ pub fn prepare(pool: &Pool, setting: Setting, seed: u64, sizes: &Sizes) -> mgs::
         scaler.transform(&val)?,
         scaler.transform(&test)?,
     );
-    let x_train = train.features_as::<f32>();
-    let x_val = val.features_as::<f32>();
+    let (train, val, test) = (
+        train.cast::<f32>()?,
+        val.cast::<f32>()?,
+        test.cast::<f32>()?,
+    );
+    let (x_train, x_val) = (train.view().inputs(), val.view().inputs());
     let first = |pred: &dyn Fn(usize) -> bool, n: usize| -> Vec<usize> {
         (0..n).filter(|&i| pred(i)).take(sizes.probe).collect()
     };
@@ -248,10 +248,10 @@ pub fn prepare(pool: &Pool, setting: Setting, seed: u64, sizes: &Sizes) -> mgs::
     let mut probes = Vec::new();
     for probe in Probe::ALL {
         let (x, idx) = match probe {
-            Probe::CleanTrain => (&x_train, first(&|i| !corrupted[i], n)),
-            Probe::NoisyTrain => (&x_train, first(&|i| corrupted[i], n)),
-            Probe::Heldout => (&x_val, first(&|_| true, x_val.nrows())),
-            Probe::RandomTrain => (&x_train, first(&|_| true, n)),
+            Probe::CleanTrain => (x_train, first(&|i| !corrupted[i], n)),
+            Probe::NoisyTrain => (x_train, first(&|i| corrupted[i], n)),
+            Probe::Heldout => (x_val, first(&|_| true, x_val.nrows())),
+            Probe::RandomTrain => (x_train, first(&|_| true, n)),
         };
         if !idx.is_empty() {
             probes.push((probe, rows(x, &idx)));
@@ -259,13 +259,10 @@ pub fn prepare(pool: &Pool, setting: Setting, seed: u64, sizes: &Sizes) -> mgs::
     }
     Ok(RunData {
         n_classes: pool.n_classes,
-        y_train: labels(&train),
+        train,
         corrupted,
-        y_val: labels(&val),
-        x_test: test.features_as::<f32>(),
-        y_test: labels(&test),
-        x_train,
-        x_val,
+        val,
+        test,
         probes,
     })
 }
@@ -283,7 +280,8 @@ mod tests {
         }
     }
 
-    fn same(a: &Mat<f32>, b: &Mat<f32>) -> bool {
+    fn same(a: &CastDataset<f32>, b: &CastDataset<f32>) -> bool {
+        let (a, b) = (a.view().inputs(), b.view().inputs());
         a.nrows() == b.nrows()
             && a.ncols() == b.ncols()
             && (0..a.nrows()).all(|i| (0..a.ncols()).all(|j| a[(i, j)] == b[(i, j)]))
@@ -298,25 +296,31 @@ mod tests {
         let again = prepare(&pool, Setting::Symmetric { percent: 40 }, 7, &s).unwrap();
         let pair = prepare(&pool, Setting::PairFlip { percent: 40 }, 7, &s).unwrap();
         let other = prepare(&pool, Setting::Symmetric { percent: 40 }, 8, &s).unwrap();
-        assert!(same(&sym.x_train, &again.x_train) && sym.y_train == again.y_train);
-        assert!(same(&clean.x_train, &sym.x_train) && same(&clean.x_train, &pair.x_train));
-        assert!(!same(&sym.x_train, &other.x_train));
+        assert!(same(&sym.train, &again.train) && labels(&sym.train) == labels(&again.train));
+        assert!(same(&clean.train, &sym.train) && same(&clean.train, &pair.train));
+        assert!(!same(&sym.train, &other.train));
         assert_eq!(
-            (clean.y_test.clone(), clean.x_test.nrows()),
-            (sym.y_test.clone(), 200)
+            (labels(&clean.test), clean.test.len()),
+            (labels(&sym.test), 200)
+        );
+        let (y_clean, y_sym, y_pair) = (
+            labels(&clean.train),
+            labels(&sym.train),
+            labels(&pair.train),
         );
         // Exactly round(0.4 · 200) corrupted training labels, and the mask says which.
         assert_eq!((clean.n_corrupted(), sym.n_corrupted()), (0, 80));
         for i in 0..200 {
-            assert_eq!(sym.corrupted[i], sym.y_train[i] != clean.y_train[i]);
+            assert_eq!(sym.corrupted[i], y_sym[i] != y_clean[i]);
             if pair.corrupted[i] {
-                assert_eq!(pair.y_train[i], (clean.y_train[i] + 1) % 10);
+                assert_eq!(y_pair[i], (y_clean[i] + 1) % 10);
             } else {
-                assert_eq!(pair.y_train[i], clean.y_train[i]);
+                assert_eq!(y_pair[i], y_clean[i]);
             }
         }
         // The validation labels carry the same noise rate.
-        let val_changed = (0..100).filter(|&i| sym.y_val[i] != clean.y_val[i]).count();
+        let (v_sym, v_clean) = (labels(&sym.val), labels(&clean.val));
+        let val_changed = (0..100).filter(|&i| v_sym[i] != v_clean[i]).count();
         assert_eq!(val_changed, 40);
     }
 
@@ -336,7 +340,7 @@ mod tests {
             assert_eq!(x.nrows(), 50);
             for (k, &i) in rows.iter().enumerate() {
                 for j in 0..x.ncols() {
-                    assert_eq!(x[(k, j)], f64::from(d.x_train[(i, j)]));
+                    assert_eq!(x[(k, j)], f64::from(d.train.view().inputs()[(i, j)]));
                 }
             }
         }
@@ -349,11 +353,11 @@ mod tests {
         let pool = load(DatasetId::Digits).unwrap();
         let d = prepare(&pool, Setting::PerClass { k: 5 }, 1, &sizes()).unwrap();
         let mut counts = [0usize; 10];
-        for &y in &d.y_train {
+        for &y in labels(&d.train) {
             counts[y] += 1;
         }
         assert_eq!(counts, [5; 10]);
-        assert_eq!((d.y_val.len(), d.n_corrupted()), (100, 0));
+        assert_eq!((d.val.len(), d.n_corrupted()), (100, 0));
         assert_eq!(
             CellSeeds::new(DatasetId::Digits, Setting::PerClass { k: 5 }, 1).split,
             CellSeeds::new(DatasetId::Digits, Setting::Symmetric { percent: 40 }, 1).split

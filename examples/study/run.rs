@@ -13,7 +13,7 @@ use mgs::train::{
 };
 use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 
-use crate::data::{CellSeeds, Pool, Probe, RunData, prepare};
+use crate::data::{CellSeeds, Pool, Probe, RunData, labels, prepare};
 use crate::method::Regularizer;
 use crate::plan::{RunSpec, Scale};
 use crate::record::{EpochRow, ProbeMgs, RunRecord, Snapshot, Status};
@@ -92,10 +92,10 @@ fn corrupted_rows(data: &RunData) -> (Mat<f32>, Vec<usize>) {
     let idx: Vec<usize> = (0..data.corrupted.len())
         .filter(|&i| data.corrupted[i])
         .collect();
-    let x = &data.x_train;
+    let (x, y) = (data.train.view().inputs(), labels(&data.train));
     (
         Mat::from_fn(idx.len(), x.ncols(), |i, j| x[(idx[i], j)]),
-        idx.iter().map(|&i| data.y_train[i]).collect(),
+        idx.iter().map(|&i| y[i]).collect(),
     )
 }
 
@@ -108,32 +108,27 @@ fn snapshot(
     stopped: bool,
 ) -> mgs::Result<Snapshot> {
     let ce = CrossEntropy::new(0.0)?;
-    let eval = |x: &Mat<f32>, y: &[usize]| -> mgs::Result<(f64, f64)> {
-        let e = evaluate(
-            mlp,
-            DatasetView::classification(x.as_ref(), y)?,
-            &ce,
-            Par::Seq,
-        )?;
+    let eval = |set: DatasetView<'_, f32>| -> mgs::Result<(f64, f64)> {
+        let e = evaluate(mlp, set, &ce, Par::Seq)?;
         Ok((
             e.accuracy.unwrap_or(f64::NAN),
             e.cross_entropy.unwrap_or(f64::NAN),
         ))
     };
-    let (train_acc, train_ce) = eval(&data.x_train, &data.y_train)?;
-    let (val_acc, val_ce) = eval(&data.x_val, &data.y_val)?;
-    let (test_acc, test_ce) = eval(&data.x_test, &data.y_test)?;
+    let (train_acc, train_ce) = eval(data.train.view())?;
+    let (val_acc, val_ce) = eval(data.val.view())?;
+    let (test_acc, test_ce) = eval(data.test.view())?;
     let fit_noisy = if noisy.1.is_empty() {
         f64::NAN
     } else {
-        eval(&noisy.0, &noisy.1)?.0
+        eval(DatasetView::classification(noisy.0.as_ref(), &noisy.1)?)?.0
     };
     let mut counts = vec![0usize; data.n_classes];
-    for p in predictions(&mlp.forward(data.x_test.as_ref(), Par::Seq)?) {
+    for p in predictions(&mlp.forward(data.test.view().inputs(), Par::Seq)?) {
         counts[p] += 1;
     }
     let majority_share =
-        counts.iter().copied().max().unwrap_or(0) as f64 / data.y_test.len().max(1) as f64;
+        counts.iter().copied().max().unwrap_or(0) as f64 / data.test.len().max(1) as f64;
     Ok(Snapshot {
         epoch,
         train_acc,
@@ -239,9 +234,9 @@ pub fn run(spec: &RunSpec, pool: &Pool, scale: &Scale) -> RunRecord {
 
 fn train(spec: &RunSpec, pool: &Pool, scale: &Scale, out: &mut RunRecord) -> mgs::Result<()> {
     let data = prepare(pool, spec.setting, spec.seed, &scale.sizes)?;
-    out.n_train = data.y_train.len();
-    out.n_val = data.y_val.len();
-    out.n_test = data.y_test.len();
+    out.n_train = data.train.len();
+    out.n_val = data.val.len();
+    out.n_test = data.test.len();
     out.n_corrupted = data.n_corrupted();
     let seeds = CellSeeds::new(spec.dataset, spec.setting, spec.seed);
     let hidden: Vec<(usize, Activation)> = scale
@@ -287,16 +282,9 @@ fn train(spec: &RunSpec, pool: &Pool, scale: &Scale, out: &mut RunRecord) -> mgs
     let noisy = corrupted_rows(&data);
     let every = ObserveMode::Every(spec.observe_every);
 
-    let train_set = DatasetView::classification(data.x_train.as_ref(), &data.y_train)?;
-    let mut trainer = Trainer::new(mlp, config, train_set)?
-        .with_validation(DatasetView::classification(
-            data.x_val.as_ref(),
-            &data.y_val,
-        )?)?
-        .with_test(DatasetView::classification(
-            data.x_test.as_ref(),
-            &data.y_test,
-        )?)?;
+    let mut trainer = Trainer::new(mlp, config, &data.train)?
+        .with_validation(&data.val)?
+        .with_test(&data.test)?;
     trainer = match regularizer {
         Some(Regularizer::L2(r)) => trainer.with_regularizer(r)?,
         Some(Regularizer::Mgs(r)) => trainer.with_regularizer(*r)?,
