@@ -280,6 +280,55 @@ impl<T: Float> Workspace<T> {
         }
     }
 
+    /// The kernel of the prepared batch (order `m`) into `k`; the factorised route also leaves
+    /// its Gram matrices in `sa` and `sd`.
+    fn kernel(&mut self, mlp: &Mlp<T>, cfg: &PenaltyConfig, m: usize, par: Par) -> Result<()> {
+        match cfg.route {
+            Route::Factorised => {
+                crate::kernel::factorised::kernel_into(
+                    &self.cache,
+                    &self.signals,
+                    cfg.kernel,
+                    rm_mut(&mut self.k, m, m),
+                    Some((&mut self.sa, &mut self.sd)),
+                    0..mlp.arch().n_layers(),
+                    par,
+                );
+                Ok(())
+            }
+            Route::Explicit => {
+                let forward = (&self.cache, &mut self.signals);
+                explicit::kernel(
+                    mlp,
+                    forward,
+                    cfg.kernel,
+                    &mut self.explicit,
+                    &mut self.k,
+                    par,
+                )
+            }
+        }
+    }
+
+    /// `α · ∇_θ g` into `grad` from `G` (in `g`) by the configured route.
+    fn parameter_gradient(
+        &mut self,
+        mlp: &Mlp<T>,
+        cfg: &PenaltyConfig,
+        grad: &mut [T],
+        par: Par,
+    ) -> Result<()> {
+        match cfg.route {
+            Route::Factorised => factorised::gradient(mlp, self, cfg.kernel, grad, par),
+            Route::Explicit => explicit::gradient(mlp, self, cfg.kernel, grad, par),
+        }
+        let alpha = T::from_f64(cfg.weight);
+        for v in grad.iter_mut() {
+            *v *= alpha;
+        }
+        check_finite("penalty gradient", grad)
+    }
+
     /// Copies `x` into the workspace, or the `n` rows of a uniform draw without replacement
     /// from `rng` (in their original order) when `n < x.nrows()`.
     fn load_batch(&mut self, x: MatRef<'_, T>, n: usize, rng: &mut MgsRng) {
@@ -442,23 +491,7 @@ impl<T: Float> Penalty<T> {
                 .compute_seeded(mlp, &ws.cache, seeds, grad.is_some(), par)?;
         }
         lap(&mut timings.forward);
-        match cfg.route {
-            Route::Factorised => {
-                crate::kernel::factorised::kernel_into(
-                    &ws.cache,
-                    &ws.signals,
-                    cfg.kernel,
-                    rm_mut(&mut ws.k, m, m),
-                    Some((&mut ws.sa, &mut ws.sd)),
-                    0..mlp.arch().n_layers(),
-                    par,
-                );
-            }
-            Route::Explicit => {
-                let forward = (&ws.cache, &mut ws.signals);
-                explicit::kernel(mlp, forward, cfg.kernel, &mut ws.explicit, &mut ws.k, par)?;
-            }
-        }
+        ws.kernel(mlp, cfg, m, par)?;
         lap(&mut timings.kernel);
         let value = kernel_grad::metric_value(
             cfg.metric,
@@ -482,15 +515,7 @@ impl<T: Float> Penalty<T> {
                     kernel_grad::project_centred(&mut ws.g[..m * m], n, c, par);
                 }
                 lap(&mut timings.inverse);
-                match cfg.route {
-                    Route::Factorised => factorised::gradient(mlp, ws, cfg.kernel, grad, par),
-                    Route::Explicit => explicit::gradient(mlp, ws, cfg.kernel, grad, par),
-                }
-                let alpha = T::from_f64(cfg.weight);
-                for v in grad.iter_mut() {
-                    *v *= alpha;
-                }
-                check_finite("penalty gradient", grad)?;
+                ws.parameter_gradient(mlp, cfg, grad, par)?;
             } else {
                 // A hinge at or below its target: the penalty is flat here.
                 grad.fill(T::zero());
