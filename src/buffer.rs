@@ -1,4 +1,5 @@
-//! Flat buffers, and the crate's one way of holding scratch.
+//! Flat buffers, and the one way the numerical core (derivatives, kernels, metrics, penalty) holds
+//! scratch.
 //!
 //! **Workspaces.** Every buffer that outlives a call sits in a workspace: a struct of `Vec`s that
 //! grow and never shrink. A workspace declares what a call needs in one `reserve` method, run at
@@ -31,15 +32,15 @@ pub(crate) fn rm_mut<T: Float>(buf: &mut [T], rows: usize, cols: usize) -> MatMu
 /// Grows `buf` to at least `len` elements (never shrinks: workspaces keep their capacity). Called
 /// from `reserve` methods only.
 #[inline]
-pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, len: usize) {
+pub(crate) fn ensure_len<T: Copy + Default>(buf: &mut Vec<T>, len: usize) {
     if buf.len() < len {
-        buf.resize(len, T::zero());
+        buf.resize(len, T::default());
     }
 }
 
 /// [`ensure_len`] for a list of buffers: `lens[i]` elements for buffer `i`, and exactly
 /// `lens.len()` buffers.
-pub(crate) fn ensure_lens<T: Float>(
+pub(crate) fn ensure_lens<T: Copy + Default>(
     bufs: &mut Vec<Vec<T>>,
     lens: impl ExactSizeIterator<Item = usize>,
 ) {
@@ -57,12 +58,14 @@ pub(crate) struct StackBuffer {
 }
 
 impl StackBuffer {
-    /// Makes room for `req` (a no-op when the buffer already holds as much, as aligned).
+    /// Makes room for `req` as well as for every requirement before it (a no-op when the buffer
+    /// already holds as much, as aligned).
     pub(crate) fn reserve(&mut self, req: StackReq) {
         let enough = self.have.is_some_and(|have| {
             have.size_bytes() >= req.size_bytes() && have.align_bytes() >= req.align_bytes()
         });
         if !enough {
+            let req = self.have.map_or(req, |have| StackReq::any_of(&[have, req]));
             self.mem = None; // the old buffer goes before the new one is allocated
             self.mem = Some(MemBuffer::new(req));
             self.have = Some(req);

@@ -178,7 +178,8 @@ pub enum Error {
     Undefined {
         /// The statistic's input (e.g. `"x"`, `"differences"`).
         what: &'static str,
-        /// The offending quantity: the sample size, or the spread.
+        /// The offending quantity: the sample size, the spread, the number of groups, the degree
+        /// asked for or the number of resamples.
         value: f64,
         /// Why the statistic is undefined.
         reason: &'static str,
@@ -279,7 +280,7 @@ impl fmt::Display for Error {
                 what,
                 value,
                 reason,
-            } => write!(f, "undefined on {what} ({value}): {reason}"),
+            } => write!(f, "{reason} ({what}: {value})"),
             Error::InvalidState { what, reason } => write!(f, "invalid {what}: {reason}"),
         }
     }

@@ -94,14 +94,15 @@ impl<T: Float> Jacobian<T> {
         // Empty until filled, so that a failed call leaves no half-written Jacobian behind.
         (self.n, self.c, self.p) = (0, 0, 0);
         Request::Jacobian { n: cache.n }.check::<T>(mlp.arch())?;
-        signals.compute_into(mlp, cache, par)?;
-        let signals = &*signals;
         let arch = mlp.arch();
         let (n, c, p) = (cache.n, arch.output_dim(), arch.n_params());
+        // Sized first (exactly: `data()` is the whole buffer); every entry is written below, so
+        // old contents never leak through.
+        self.data.resize(n * c * p, T::zero());
+        signals.compute_into(mlp, cache, par)?;
+        let signals = &*signals;
         let widths = arch.widths();
         let n_layers = arch.n_layers();
-        // Every entry is written below, so old contents never leak through.
-        self.data.resize(n * c * p, T::zero());
         for_each_chunk(par, &mut self.data, BLOCK_ROWS * c * p, |b, chunk| {
             for (q, row) in chunk.chunks_exact_mut(p).enumerate() {
                 let r = b * BLOCK_ROWS * c + q;

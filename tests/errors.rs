@@ -198,6 +198,6 @@ fn incompatible_settings_and_undefined_statistics_say_so() {
     let err = mgs::study::stats::pearson(&[1.0, 2.0, 3.0], &[4.0, 4.0, 4.0]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "undefined on y (0): all values are equal (zero variance): the correlation is undefined"
+        "all values are equal (zero variance): the correlation is undefined (y: 0)"
     );
 }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 mod common;
 
 use approx::relative_eq;
-use common::{fd_gradient, norm, norm_rel_err};
-use faer::{Mat, MatRef, Par};
+use common::{fd_gradient, flat, norm, norm_rel_err};
+use faer::{Mat, Par};
 use mgs::data::{DatasetView, TargetsView};
 use mgs::derivatives::vjp_into;
 use mgs::train::{
@@ -49,12 +49,6 @@ fn blobs(n: usize, seed: u64) -> (Mat<f64>, Vec<usize>) {
 fn mlp(d: usize, hidden: usize, c: usize, seed: u64) -> Mlp<f64> {
     let arch = Architecture::new(d, &[(hidden, Activation::Tanh)], c).unwrap();
     Mlp::init(arch, Init::XavierNormal, &mut rng_from_seed(seed)).unwrap()
-}
-
-fn flat(m: MatRef<'_, f64>) -> Vec<f64> {
-    (0..m.nrows())
-        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
-        .collect()
 }
 
 fn tmp_dir(tag: &str) -> PathBuf {

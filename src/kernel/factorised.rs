@@ -175,9 +175,12 @@ pub(crate) fn kernel_into<T: Float>(
     let ts = (tile_rows(m) / rep).max(1); // samples per tile edge
     let nt = n.div_ceil(ts);
     let kp = SharedPtr(k.as_ptr_mut());
+    // The tiles below write through raw pointers: the layer range and the buffers' lengths are
+    // safety conditions.
+    assert!(layers.end <= n_layers, "layers past the model's");
     let kept = keep.map(|(sa, sd)| {
-        // The tiles below write through raw pointers: the lengths are a safety condition.
-        assert!(sa.len() >= n_layers * n * n && sd.len() >= m * m);
+        assert!(sa.len() >= n_layers * n * n, "S_A buffer too short");
+        assert!(sd.len() >= m * m, "S_D buffer too short");
         (SharedPtr(sa.as_mut_ptr()), SharedPtr(sd.as_mut_ptr()))
     });
     for_each_index(par, nt * (nt + 1) / 2, |t| {

@@ -255,10 +255,11 @@ pub fn layer_kernels<T: Float>(
 }
 
 /// Buffers kept across kernels computed batch after batch, as a monitor does every epoch: the
-/// forward cache and the signals (factorised route), the Jacobian, its centred copy and the Gram
+/// forward cache and the signals (both routes), the Jacobian, its centred copy and the Gram
 /// product (explicit route). With [`KernelWorkspace::kernel_into`] and a kept output matrix,
-/// repeated kernels of batches no larger than the largest seen touch no fresh memory but each
-/// tile's small scratch (cross kernels use scratch of their own).
+/// repeated kernels of batches no larger than the largest seen touch no fresh memory but the
+/// parallel tasks' small scratch: each tile's (factorised route), each block of centred rows
+/// (explicit route, centred kinds). Cross kernels use scratch of their own.
 ///
 /// ```
 /// use faer::{Mat, Par};

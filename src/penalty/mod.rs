@@ -227,8 +227,10 @@ impl PenaltyConfig {
 }
 
 /// Buffers reused across calls; they grow to the largest batch seen and never shrink, so a
-/// training loop allocates nothing after its first step. [`Workspace::reserve`] sizes all of them
-/// at the top of a call (the forward cache and the signals size themselves as they are computed).
+/// training loop allocates nothing after its first step on the factorised route (the explicit
+/// route's HVP blocks and centring allocate task scratch). [`Workspace::reserve`] sizes all of
+/// them at the top of a call; the forward cache, the signals and the explicit route's Jacobian
+/// size themselves as they are computed.
 #[derive(Default)]
 pub(crate) struct Workspace<T: Float> {
     /// The batch, or the subset drawn from it, row-major.
@@ -251,18 +253,21 @@ pub(crate) struct Workspace<T: Float> {
 }
 
 impl<T: Float> Workspace<T> {
-    /// Room for one call of `cfg` on `n` samples of `d` features (and for its gradient, with
+    /// Room for one call of `cfg` on `n` samples drawn from `n_all` (and for its gradient, with
     /// `gradient`).
     fn reserve(
         &mut self,
         arch: &Architecture,
         cfg: &PenaltyConfig,
-        n: usize,
+        (n, n_all): (usize, usize),
         gradient: bool,
         par: Par,
     ) {
         let m = cfg.kernel.order(n, arch.output_dim());
         ensure_len(&mut self.x, n * arch.input_dim());
+        if n < n_all {
+            ensure_len(&mut self.perm, n_all);
+        }
         ensure_len(&mut self.k, m * m);
         self.metric.reserve(cfg.metric, m, gradient, par);
         if gradient {
@@ -335,13 +340,15 @@ impl<T: Float> Workspace<T> {
         let (n_all, d) = (x.nrows(), x.ncols());
         if n < n_all {
             // Partial Fisher–Yates: the first n entries are a uniform draw without replacement.
-            self.perm.clear();
-            self.perm.extend(0..n_all);
+            let perm = &mut self.perm[..n_all];
+            for (k, v) in perm.iter_mut().enumerate() {
+                *v = k;
+            }
             for k in 0..n {
                 let j = rng.random_range(k..n_all);
-                self.perm.swap(k, j);
+                perm.swap(k, j);
             }
-            let picked = &mut self.perm[..n];
+            let picked = &mut perm[..n];
             picked.sort_unstable();
             for (row, &i) in picked.iter().enumerate() {
                 for j in 0..d {
@@ -357,7 +364,8 @@ impl<T: Float> Workspace<T> {
 /// Wall time of each phase of the last [`Penalty`] call: where the time goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PhaseTimings {
-    /// Subset copy, forward pass and backpropagated signals.
+    /// Subset copy, forward pass and backpropagated signals (and, on a call larger than any
+    /// before it, the growth of the workspace).
     pub forward: Duration,
     /// The kernel (factorised Gram products, or `J` and `J Jᵀ` on the explicit route).
     pub kernel: Duration,
@@ -480,7 +488,7 @@ impl<T: Float> Penalty<T> {
             route: cfg.route,
         }
         .check::<T>(mlp.arch())?;
-        ws.reserve(mlp.arch(), cfg, n, grad.is_some(), par);
+        ws.reserve(mlp.arch(), cfg, (n, n_all), grad.is_some(), par);
         ws.load_batch(x, n, rng);
         let xs = rm(&ws.x, n, d);
         ws.cache.compute(mlp, xs, par)?;

@@ -218,10 +218,17 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// Adds a regulariser; names must be unique and non-empty.
     pub fn with_regularizer(mut self, reg: impl Regularizer<T> + 'a) -> Result<Self> {
         let name = reg.name();
-        if name.is_empty() || self.regularizers.iter().any(|r| r.name() == name) {
+        if name.is_empty() {
+            return Err(Error::InvalidHyperparameter {
+                name: "regularizer name",
+                value: 0.0,
+                reason: "must not be empty (the value is its length)",
+            });
+        }
+        if self.regularizers.iter().any(|r| r.name() == name) {
             return Err(Error::Incompatible {
                 what: "regularizer",
-                reason: "regulariser names must be non-empty and unique",
+                reason: "another regulariser of the trainer has the same name",
             });
         }
         self.regularizers.push(Box::new(reg));

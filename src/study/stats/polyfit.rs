@@ -95,7 +95,7 @@ pub fn fit_polynomial(x: &[f64], y: &[f64], degree: usize) -> Result<PolynomialF
     let xs = sorted(x);
     let distinct = 1 + xs.windows(2).filter(|w| w[0] != w[1]).count();
     let not_determined = || Error::Undefined {
-        what: "x",
+        what: "degree",
         value: degree as f64,
         reason: "a polynomial of this degree needs at least degree + 1 distinct x values",
     };
@@ -135,7 +135,7 @@ pub fn fit_polynomial(x: &[f64], y: &[f64], degree: usize) -> Result<PolynomialF
     let largest = (0..p).fold(0.0f64, |m, k| m.max(r[(k, k)].abs()));
     if (0..p).any(|k| r[(k, k)].abs() < RANK_TOLERANCE * largest) {
         return Err(Error::Undefined {
-            what: "x",
+            what: "degree",
             value: degree as f64,
             reason: "the design is numerically rank-deficient for this degree (near-duplicate x)",
         });

@@ -24,8 +24,8 @@ pub fn wilson_interval(successes: usize, n: usize, level: f64) -> Result<Interva
         return Err(Error::EmptyBatch { what: "trials" });
     }
     if successes > n {
-        return Err(Error::InvalidHyperparameter {
-            name: "successes",
+        return Err(Error::InvalidValue {
+            what: "successes",
             value: successes as f64,
             reason: "cannot exceed the number of trials",
         });

@@ -71,10 +71,17 @@ impl<T: Float> MgsMonitor<T> {
 
     /// Adds a probe set `inputs` (`N × d`, copied) under `name` (non-empty, unique).
     pub fn with_probe(mut self, name: &str, inputs: MatRef<'_, T>) -> Result<Self> {
-        if name.is_empty() || self.probes.iter().any(|p| p.name == name) {
+        if name.is_empty() {
+            return Err(Error::InvalidHyperparameter {
+                name: "probe name",
+                value: 0.0,
+                reason: "must not be empty (the value is its length)",
+            });
+        }
+        if self.probes.iter().any(|p| p.name == name) {
             return Err(Error::Incompatible {
                 what: "monitor probe",
-                reason: "probe names must be non-empty and unique",
+                reason: "another probe of the monitor has the same name",
             });
         }
         if inputs.nrows() == 0 {
