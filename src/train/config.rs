@@ -1,4 +1,25 @@
 //! The configuration of a run: [`TrainConfig`] and the settings it is made of, validated once.
+//!
+//! ```
+//! use mgs::train::{EarlyStopping, SelectOn, TrainConfig};
+//! let config = TrainConfig {
+//!     epochs: 50,
+//!     batch_size: 32,
+//!     select_on: SelectOn::CrossEntropy,
+//!     early_stopping: Some(EarlyStopping { patience: 5, min_delta: 0.0, restore_best: true }),
+//!     ..TrainConfig::default()
+//! };
+//! config.check()?;
+//! let no_batch = TrainConfig { batch_size: 0, ..config.clone() };
+//! assert!(matches!(
+//!     no_batch.check(),
+//!     Err(mgs::Error::InvalidHyperparameter { name: "batch_size", .. })
+//! ));
+//! // Round trip through serde, as checkpoints and study records store it.
+//! let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+//! assert_eq!(back, config);
+//! # Ok::<(), mgs::Error>(())
+//! ```
 
 use std::path::PathBuf;
 

@@ -1,5 +1,30 @@
 //! What one epoch recorded: evaluations, penalties, observers' scalar metrics and typed MGS
 //! measurements.
+//!
+//! ```
+//! use faer::Mat;
+//! use mgs::kernel::KernelKind;
+//! use mgs::train::{MgsMonitor, ObserveMode, TrainConfig, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
+//! let x = Mat::from_fn(16, 2, |i, j| ((i * 3 + j) % 5) as f64 - 2.0);
+//! let y: Vec<usize> = (0..16).map(|i| i % 2).collect();
+//! let arch = Architecture::new(2, &[(6, Activation::Tanh)], 2)?;
+//! let mlp = Mlp::<f64>::init(arch, Init::XavierNormal, &mut rng_from_seed(0))?;
+//! let monitor = MgsMonitor::new(&[KernelKind::Traced], 1e-6)?.with_probe("train", x.subrows(0, 8))?;
+//! let config = TrainConfig { epochs: 2, batch_size: 8, ..TrainConfig::default() };
+//! let history = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)?
+//!     .with_observer(monitor, ObserveMode::Every(1))?
+//!     .run()?;
+//! let epoch = &history.epochs[1];
+//! assert!(epoch.train.accuracy.is_some()); // class labels: accuracy is measured
+//! let mgs = &epoch.mgs[0]; // typed: probe, kernel kind, summaries
+//! assert_eq!((mgs.probe.as_str(), mgs.kernel), ("train", KernelKind::Traced));
+//! assert!(mgs.summary.trace > 0.0 && mgs.summary.cosine_mean <= 1.0);
+//! assert!(mgs.summary.effective_rank.is_some_and(|r| r >= 1.0)); // the spectrum, by default
+//! // The string form exists only as a column name of the CSV export.
+//! assert!(history.to_csv().lines().next().unwrap().contains("mgs.train.traced.logdet"));
+//! # Ok::<(), mgs::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,22 @@
 //! The state of a run between two epochs, as a value: what a checkpoint persists.
+//!
+//! ```
+//! use faer::Mat;
+//! use mgs::train::{TrainConfig, TrainRngs, Trainer};
+//! use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
+//! let x = Mat::from_fn(12, 2, |i, j| ((i * 3 + j) % 5) as f64 - 2.0);
+//! let y: Vec<usize> = (0..12).map(|i| i % 2).collect();
+//! let arch = Architecture::new(2, &[(4, Activation::Tanh)], 2)?;
+//! let mlp = Mlp::init(arch, Init::XavierNormal, &mut rng_from_seed(0))?;
+//! let config = TrainConfig { epochs: 5, batch_size: 4, seed: 9, ..TrainConfig::default() };
+//! let mut t = Trainer::new(mlp, config, DatasetView::classification(x.as_ref(), &y)?)?;
+//! assert_eq!(t.state().rngs, TrainRngs::from_seed(9)); // nothing drawn yet
+//! t.run_for(2)?;
+//! let state = t.state();
+//! assert_eq!((state.epoch, state.history.epochs.len()), (2, 2));
+//! assert_ne!(state.rngs, TrainRngs::from_seed(9)); // the shuffles drew from their stream
+//! # Ok::<(), mgs::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 
