@@ -10,7 +10,7 @@ use mgs::metrics::{self, MetricsConfig};
 use mgs::train::{
     Adam, Checkpoint, Control, EarlyStopping, EpochRecord, Extremum, History, KernelSummary,
     LossConfig, MgsMonitor, MgsRecord, MgsSelector, Mixup, Observation, ObserveMode, Observer,
-    Optimizer, SelectOn, TrainConfig, Trainer,
+    Optimizer, SelectOn, Summary, TrainConfig, Trainer,
 };
 use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 use rand::RngExt;
@@ -339,7 +339,7 @@ fn label_free_selector_follows_its_definition() {
     let d = data();
     let curve = vec![5.0, 4.0, 3.0, 2.5, 2.7, 2.6, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0];
     // No smoothing: the minimum at epoch 3; patience 3 confirms it after epoch 6 and stops.
-    let mut sel = MgsSelector::new("train", KernelKind::Traced, "normalized_logdet", 0.0)
+    let mut sel = MgsSelector::new("train", KernelKind::Traced, Summary::NormalizedLogDet, 0.0)
         .unwrap()
         .with_patience(3, true)
         .unwrap();
@@ -375,12 +375,39 @@ fn label_free_selector_follows_its_definition() {
         drop(t);
         sel.selected_epoch()
     };
-    let base = || MgsSelector::new("train", KernelKind::Traced, "normalized_logdet", 0.5).unwrap();
+    let base =
+        || MgsSelector::new("train", KernelKind::Traced, Summary::NormalizedLogDet, 0.5).unwrap();
     assert_eq!(run(base()), Some(5));
     assert_eq!(run(base().with_warmup(6)), Some(6));
     assert_eq!(run(base().with_extremum(Extremum::Maximum)), Some(11));
-    assert!(MgsSelector::new("train", KernelKind::Traced, "normalised_logdet", 0.5).is_err());
-    assert!(MgsSelector::new("train", KernelKind::Traced, "trace", 1.0).is_err());
+    assert!(MgsSelector::new("train", KernelKind::Traced, Summary::Trace, 1.0).is_err());
+}
+
+/// Each `Summary` names a field of `KernelSummary`: its name is the field's serde key (and so
+/// the CSV column's last part), and `get` reads that field.
+#[test]
+fn summaries_name_the_kernel_summary_fields() {
+    let k = KernelSummary {
+        trace: 1.0,
+        logdet: 2.0,
+        normalized_logdet: 3.0,
+        cosine_mean: 4.0,
+        cosine_logdet: 5.0,
+        effective_rank: Some(6.0),
+        condition_number: None,
+    };
+    let fields = serde_json::to_value(k).unwrap();
+    let fields = fields.as_object().unwrap();
+    assert_eq!(fields.len(), Summary::ALL.len());
+    for (i, s) in Summary::ALL.into_iter().enumerate() {
+        let expected = (i < 6).then_some(i as f64 + 1.0);
+        assert_eq!(k.get(s), expected, "{s}");
+        assert_eq!(fields[s.name()].as_f64(), expected, "{s}");
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, format!("\"{}\"", s.name()));
+        assert_eq!(serde_json::from_str::<Summary>(&json).unwrap(), s);
+        assert_eq!(s.to_string(), s.name());
+    }
 }
 
 fn mixup_history(seed: u64, par: Par) -> (History, Vec<f64>) {
@@ -430,7 +457,8 @@ fn one_and_two_threads_agree_with_every_new_part() {
         .unwrap();
     let run = |par: Par| {
         let d = data();
-        let mut sel = MgsSelector::new("p", KernelKind::Traced, "normalized_logdet", 0.5).unwrap();
+        let mut sel =
+            MgsSelector::new("p", KernelKind::Traced, Summary::NormalizedLogDet, 0.5).unwrap();
         let cfg = TrainConfig {
             loss: LossConfig::SymmetricCrossEntropy {
                 alpha: 0.1,
@@ -463,7 +491,7 @@ fn one_and_two_threads_agree_with_every_new_part() {
 #[test]
 fn checkpoints_resume_losses_observers_and_selection_bit_for_bit() {
     let d = data();
-    let sel = MgsSelector::new("p", KernelKind::Traced, "normalized_logdet", 0.3).unwrap();
+    let sel = MgsSelector::new("p", KernelKind::Traced, Summary::NormalizedLogDet, 0.3).unwrap();
     let make = || {
         let monitor = MgsMonitor::new(&[KernelKind::Traced], 1e-6)
             .unwrap()

@@ -7,6 +7,7 @@
 //! bootstrap interval that excludes 0; **mixed** if the interval excludes 0 but |ρ| < 0.5;
 //! **not supported** otherwise.
 
+use mgs::train::Summary;
 use serde::Serialize;
 
 use crate::data::Probe;
@@ -25,7 +26,7 @@ pub const CURVE_SETTINGS: [Setting; 4] = [
 ];
 
 /// The summary the verdict rests on.
-pub const PRIMARY_SUMMARY: &str = "normalized_logdet";
+pub const PRIMARY_SUMMARY: Summary = Summary::NormalizedLogDet;
 
 /// One point of a mean curve.
 #[derive(Debug, Clone, Serialize)]
@@ -147,7 +148,7 @@ fn curves(records: &[&RunRecord], scale: &Scale) -> Vec<CurvePoint> {
 }
 
 /// The MGS summary on `probe` at the last epoch (`None` if not measured then).
-fn last_epoch_mgs(r: &RunRecord, probe: Probe, summary: &str) -> Option<f64> {
+fn last_epoch_mgs(r: &RunRecord, probe: Probe, summary: Summary) -> Option<f64> {
     let (row, m) = r.last_mgs(probe)?;
     (Some(row.epoch) == r.last.epoch)
         .then(|| m.get(summary))
@@ -280,7 +281,7 @@ fn selection(runs: &[&RunRecord], scale: &Scale) -> (Vec<SelectionRow>, usize) {
 fn verdict(rows: &[CorrelationRow]) -> Verdict {
     let primary = rows.iter().find(|r| {
         r.scope == "all"
-            && r.summary == PRIMARY_SUMMARY
+            && r.summary == PRIMARY_SUMMARY.name()
             && r.probe == Probe::Heldout
             && r.target == "test_acc"
     });
@@ -325,7 +326,7 @@ mod tests {
     fn row(rho: f64, lower: f64, upper: f64) -> CorrelationRow {
         CorrelationRow {
             scope: "all".into(),
-            summary: PRIMARY_SUMMARY.into(),
+            summary: PRIMARY_SUMMARY.name().into(),
             probe: Probe::Heldout,
             target: "test_acc".into(),
             rho: Correlation {

@@ -19,6 +19,7 @@
 //! sign of each regulariser's dose-response of the summary (Spearman ρ of strength and summary).
 
 use mgs::study::stats::{fit_polynomial, group_effect};
+use mgs::train::Summary;
 use serde::Serialize;
 
 use crate::data::Probe;
@@ -29,7 +30,7 @@ use crate::setting::DatasetId;
 use crate::stats::{Correlation, Verdict, seed_of, spearman};
 
 /// The fixed summary.
-pub const SUMMARY: &str = "normalized_logdet";
+pub const SUMMARY: Summary = Summary::NormalizedLogDet;
 /// Its probe.
 pub const PROBE: Probe = Probe::Heldout;
 

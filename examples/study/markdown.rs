@@ -295,11 +295,11 @@ fn claim1_section(out: &mut String, a: &Analysis<'_>, c: &Claim1, files: &[PathB
     let ordered = c
         .correlations
         .iter()
-        .filter(|r| r.summary == PRIMARY_SUMMARY && r.probe == Probe::Heldout)
+        .filter(|r| r.summary == PRIMARY_SUMMARY.name() && r.probe == Probe::Heldout)
         .chain(
             c.correlations
                 .iter()
-                .filter(|r| !(r.summary == PRIMARY_SUMMARY && r.probe == Probe::Heldout)),
+                .filter(|r| !(r.summary == PRIMARY_SUMMARY.name() && r.probe == Probe::Heldout)),
         );
     for r in ordered.filter(|r| r.target == "test_acc" || r.scope == "all") {
         rows.push(vec![

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use mgs::train::{KernelSummary, LayerSummary};
+use mgs::train::{KernelSummary, LayerSummary, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Probe;
@@ -220,12 +220,12 @@ pub fn through_json(records: Vec<RunRecord>) -> Result<Vec<RunRecord>, String> {
 }
 
 /// The MGS summaries written to CSV, in column order.
-pub const SUMMARIES: [&str; 5] = [
-    "trace",
-    "logdet",
-    "normalized_logdet",
-    "cosine_mean",
-    "cosine_logdet",
+pub const SUMMARIES: [Summary; 5] = [
+    Summary::Trace,
+    Summary::LogDet,
+    Summary::NormalizedLogDet,
+    Summary::CosineMean,
+    Summary::CosineLogDet,
 ];
 
 /// A number for CSV: shortest round-trip form of the value rounded to 7 significant digits;

@@ -9,7 +9,7 @@ use faer::{Mat, Par};
 use mgs::kernel::KernelKind;
 use mgs::train::{
     Adam, Control, CrossEntropy, EpochRecord, Extremum, MgsMonitor, MgsSelector, Observation,
-    ObserveMode, Observer, Optimizer, SelectOn, TrainConfig, Trainer, accuracy, evaluate,
+    ObserveMode, Observer, Optimizer, SelectOn, Summary, TrainConfig, Trainer, accuracy, evaluate,
 };
 use mgs::{Activation, Architecture, DatasetView, Init, Mlp, rng_from_seed};
 
@@ -19,7 +19,7 @@ use crate::plan::{RunSpec, Scale};
 use crate::record::{EpochRow, ProbeMgs, RunRecord, Snapshot, Status};
 
 /// The summary and probe the label-free rule reads.
-const RULE_SUMMARY: &str = "normalized_logdet";
+const RULE_SUMMARY: Summary = Summary::NormalizedLogDet;
 
 /// A collapsed run stopped with an error or predicts at least this share of the test set as one
 /// class. (A low accuracy alone is not a collapse: MNIST-1D at 80 % noise is near chance for

@@ -45,7 +45,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::io::write_atomic;
-use super::{EpochRecord, Evaluation, KernelSummary};
+use super::{EpochRecord, Evaluation, Summary};
 use crate::{Error, Result};
 
 /// The record of a run.
@@ -118,35 +118,39 @@ fn lookup(list: &[(String, f64)], name: &str) -> Option<f64> {
     list.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
 }
 
-/// One CSV column of MGS records: probe, kernel, optional layer, summary name.
+/// One CSV column of MGS records: probe, kernel, and a summary of the whole kernel or of one
+/// layer.
 struct MgsColumn {
     probe: String,
     kernel: crate::kernel::KernelKind,
-    layer: Option<usize>,
-    stat: &'static str,
+    stat: Stat,
+}
+
+/// What an [`MgsColumn`] reads.
+enum Stat {
+    Kernel(Summary),
+    LayerTraceShare(usize),
+    LayerNormalizedLogDet(usize),
 }
 
 impl MgsColumn {
     fn name(&self) -> String {
-        match self.layer {
-            None => format!("mgs.{}.{}.{}", self.probe, self.kernel.name(), self.stat),
-            Some(l) => format!(
-                "mgs.{}.{}.layer{l}.{}",
-                self.probe,
-                self.kernel.name(),
-                self.stat
-            ),
+        let (probe, kernel) = (&self.probe, self.kernel.name());
+        match self.stat {
+            Stat::Kernel(s) => format!("mgs.{probe}.{kernel}.{}", s.name()),
+            Stat::LayerTraceShare(l) => format!("mgs.{probe}.{kernel}.layer{l}.trace_share"),
+            Stat::LayerNormalizedLogDet(l) => {
+                format!("mgs.{probe}.{kernel}.layer{l}.normalized_logdet")
+            }
         }
     }
 
     fn value(&self, e: &EpochRecord) -> Option<f64> {
         let m = e.mgs(&self.probe, self.kernel)?;
-        match self.layer {
-            None => m.summary.get(self.stat),
-            Some(l) => m.layers.get(l).map(|s| match self.stat {
-                "trace_share" => s.trace_share,
-                _ => s.normalized_logdet,
-            }),
+        match self.stat {
+            Stat::Kernel(s) => m.summary.get(s),
+            Stat::LayerTraceShare(l) => m.layers.get(l).map(|s| s.trace_share),
+            Stat::LayerNormalizedLogDet(l) => m.layers.get(l).map(|s| s.normalized_logdet),
         }
     }
 }
@@ -167,23 +171,15 @@ fn mgs_columns(h: &History) -> Vec<MgsColumn> {
     }
     let mut cols = Vec::new();
     for (probe, kernel, layers) in seen {
-        for stat in KernelSummary::NAMES {
+        let whole = Summary::ALL.into_iter().map(Stat::Kernel);
+        let per_layer =
+            (0..layers).flat_map(|l| [Stat::LayerTraceShare(l), Stat::LayerNormalizedLogDet(l)]);
+        for stat in whole.chain(per_layer) {
             cols.push(MgsColumn {
                 probe: probe.to_string(),
                 kernel,
-                layer: None,
                 stat,
             });
-        }
-        for l in 0..layers {
-            for stat in ["trace_share", "normalized_logdet"] {
-                cols.push(MgsColumn {
-                    probe: probe.to_string(),
-                    kernel,
-                    layer: Some(l),
-                    stat,
-                });
-            }
         }
     }
     cols

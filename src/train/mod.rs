@@ -85,7 +85,7 @@ pub use loss::{
 pub use mgs::{Extremum, MgsMonitor, MgsRegularizer, MgsSelector, WeightSchedule};
 pub use observer::{Control, Observation, ObserveMode, Observer, progress_printer};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerKind, OptimizerState, Schedule, Sgd};
-pub use record::{EpochRecord, Evaluation, KernelSummary, LayerSummary, MgsRecord};
+pub use record::{EpochRecord, Evaluation, KernelSummary, LayerSummary, MgsRecord, Summary};
 pub use regularizer::{L2Penalty, Regularizer, StepContext};
 pub use state::{RunState, Selected, TrainRngs};
 pub use trainer::Trainer;

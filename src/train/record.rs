@@ -70,36 +70,78 @@ pub struct KernelSummary {
 }
 
 impl KernelSummary {
-    /// Names of the summaries, in the order of [`values`](Self::values) (CSV columns).
-    pub const NAMES: [&'static str; 7] = [
-        "trace",
-        "logdet",
-        "normalized_logdet",
-        "cosine_mean",
-        "cosine_logdet",
-        "effective_rank",
-        "condition_number",
+    /// The value of `summary` (`None` for a spectral summary that was not computed).
+    #[must_use]
+    pub fn get(&self, summary: Summary) -> Option<f64> {
+        match summary {
+            Summary::Trace => Some(self.trace),
+            Summary::LogDet => Some(self.logdet),
+            Summary::NormalizedLogDet => Some(self.normalized_logdet),
+            Summary::CosineMean => Some(self.cosine_mean),
+            Summary::CosineLogDet => Some(self.cosine_logdet),
+            Summary::EffectiveRank => self.effective_rank,
+            Summary::ConditionNumber => self.condition_number,
+        }
+    }
+}
+
+/// One of the summaries of a [`KernelSummary`], to name it in code (a selection rule, a table)
+/// without a string. [`name`](Self::name) is the field's name, which is also its CSV column's
+/// last part and its serde form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Summary {
+    /// [`KernelSummary::trace`].
+    Trace,
+    /// [`KernelSummary::logdet`].
+    #[serde(rename = "logdet")]
+    LogDet,
+    /// [`KernelSummary::normalized_logdet`].
+    #[serde(rename = "normalized_logdet")]
+    NormalizedLogDet,
+    /// [`KernelSummary::cosine_mean`].
+    CosineMean,
+    /// [`KernelSummary::cosine_logdet`].
+    #[serde(rename = "cosine_logdet")]
+    CosineLogDet,
+    /// [`KernelSummary::effective_rank`] (spectral).
+    EffectiveRank,
+    /// [`KernelSummary::condition_number`] (spectral).
+    ConditionNumber,
+}
+
+impl Summary {
+    /// Every summary, in the order of the [`KernelSummary`] fields (and of the CSV columns).
+    pub const ALL: [Summary; 7] = [
+        Summary::Trace,
+        Summary::LogDet,
+        Summary::NormalizedLogDet,
+        Summary::CosineMean,
+        Summary::CosineLogDet,
+        Summary::EffectiveRank,
+        Summary::ConditionNumber,
     ];
 
-    /// The summaries in the order of [`NAMES`](Self::NAMES) (`None` where not computed).
+    /// The field's name (e.g. `"normalized_logdet"`).
     #[must_use]
-    pub fn values(&self) -> [Option<f64>; 7] {
-        [
-            Some(self.trace),
-            Some(self.logdet),
-            Some(self.normalized_logdet),
-            Some(self.cosine_mean),
-            Some(self.cosine_logdet),
-            self.effective_rank,
-            self.condition_number,
-        ]
+    pub fn name(self) -> &'static str {
+        match self {
+            Summary::Trace => "trace",
+            Summary::LogDet => "logdet",
+            Summary::NormalizedLogDet => "normalized_logdet",
+            Summary::CosineMean => "cosine_mean",
+            Summary::CosineLogDet => "cosine_logdet",
+            Summary::EffectiveRank => "effective_rank",
+            Summary::ConditionNumber => "condition_number",
+        }
     }
+}
 
-    /// The summary named `name` (one of [`NAMES`](Self::NAMES)).
-    #[must_use]
-    pub fn get(&self, name: &str) -> Option<f64> {
-        let i = Self::NAMES.iter().position(|n| *n == name)?;
-        self.values()[i]
+/// Writes [`Summary::name`].
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

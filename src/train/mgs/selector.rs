@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::super::{Control, EpochRecord, KernelSummary, Observation, Observer, json};
+use super::super::{Control, EpochRecord, Observation, Observer, Summary, json};
 use crate::kernel::KernelKind;
 use crate::{Error, Float, Mlp, Result};
 
@@ -33,11 +33,11 @@ struct SelectorState {
 /// Selects a checkpoint without labels, from an MGS curve that an [`MgsMonitor`](super::MgsMonitor)
 /// attached before it records (MGS depends on the inputs only).
 ///
-/// **The rule.** Let `m_t` be the chosen summary (default `normalized_logdet`) of the chosen
-/// kernel on the chosen probe set at the `t`-th measurement, and `s_t` its exponential moving
-/// average, `s_1 = m_1`, `s_t = β s_{t−1} + (1 − β) m_t` (`β ∈ [0, 1)`, 0 = no smoothing). Among
-/// the measurements after epoch `warmup_epochs − 1`, the rule selects the epoch where `s_t`
-/// reaches its [`Extremum`] (the first on ties) and keeps that epoch's parameters. The turn is
+/// **The rule.** Let `m_t` be the chosen [`Summary`] (e.g. the normalised log-determinant) of
+/// the chosen kernel on the chosen probe set at the `t`-th measurement, and `s_t` its exponential
+/// moving average, `s_1 = m_1`, `s_t = β s_{t−1} + (1 − β) m_t` (`β ∈ [0, 1)`, 0 = no
+/// smoothing). Among the measurements after epoch `warmup_epochs − 1`, the rule selects the epoch
+/// where `s_t` reaches its [`Extremum`] (the first on ties) and keeps that epoch's parameters. The turn is
 /// *confirmed* after `patience` further measurements without a new extremum; with `stop` the run
 /// then ends (a label-free early stopping).
 ///
@@ -53,7 +53,7 @@ struct SelectorState {
 pub struct MgsSelector {
     probe: String,
     kernel: KernelKind,
-    summary: &'static str,
+    summary: Summary,
     smoothing: f64,
     extremum: Extremum,
     warmup_epochs: usize,
@@ -63,19 +63,9 @@ pub struct MgsSelector {
 }
 
 impl MgsSelector {
-    /// A rule on `summary` (one of [`KernelSummary::NAMES`]) of `kernel` on the probe `probe`,
-    /// smoothed with `β = smoothing`, selecting the minimum, no warm-up, patience 5, no stop.
-    pub fn new(probe: &str, kernel: KernelKind, summary: &str, smoothing: f64) -> Result<Self> {
-        let summary = KernelSummary::NAMES
-            .iter()
-            .copied()
-            .find(|n| *n == summary)
-            .ok_or(Error::InvalidHyperparameter {
-                name: "mgs_selector.summary",
-                value: f64::NAN,
-                reason: "must be one of trace, logdet, normalized_logdet, cosine_mean, \
-                         cosine_logdet, effective_rank, condition_number",
-            })?;
+    /// A rule on `summary` of `kernel` on the probe `probe`, smoothed with `β = smoothing`,
+    /// selecting the minimum, no warm-up, patience 5, no stop.
+    pub fn new(probe: &str, kernel: KernelKind, summary: Summary, smoothing: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&smoothing) {
             return Err(Error::InvalidHyperparameter {
                 name: "mgs_selector.smoothing",
@@ -206,7 +196,7 @@ impl<T: Float> Observer<T> for MgsSelector {
                 "mgs_selector.{}.{}.{}.smoothed",
                 self.probe,
                 self.kernel.name(),
-                self.summary
+                self.summary.name()
             ),
             self.state.smoothed,
         ));
