@@ -7,13 +7,13 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::{inputs, model};
+use common::{inputs, kernel_seq, model};
 use faer::{Mat, MatRef, Par};
 use mgs::export::{
     MAX_HEADER_BYTES, from_npy_bytes, history_to_npy_bytes, matrix_to_csv, read_npy, to_npy_bytes,
     write_csv, write_history_npy, write_jacobian_csv, write_jacobian_npy, write_npy,
 };
-use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
+use mgs::kernel::{KernelKind, Route};
 use mgs::train::History;
 use mgs::{Activation, Error, Float, Jacobian};
 
@@ -185,14 +185,7 @@ fn kernels_and_jacobians_round_trip_in_their_row_order() {
     );
     let x = inputs::<f64>(4, 3, 12);
 
-    let k = kernel(
-        &mlp,
-        x.as_ref(),
-        None,
-        &KernelParams::new(KernelKind::Full, Route::Factorised),
-        Par::Seq,
-    )
-    .unwrap();
+    let k = kernel_seq(&mlp, x.as_ref(), KernelKind::Full, Route::Factorised);
     let kpath = dir.path().join("k.npy");
     write_npy(&kpath, k.as_ref()).unwrap();
     assert_eq!(

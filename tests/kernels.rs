@@ -5,7 +5,7 @@
 mod common;
 
 use approx::abs_diff_eq;
-use common::{all_activations, flat, inputs, max_abs, model};
+use common::{all_activations, flat, inputs, kernel_seq, max_abs, model};
 use faer::Par;
 use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel, layer_kernels};
 use mgs::{Activation, Float};
@@ -26,22 +26,8 @@ fn check<T: Float>(tol: f64) {
                     .into_iter()
                     .filter(|k| c > 1 || !k.is_centred())
                 {
-                    let e = kernel(
-                        &mlp,
-                        x.as_ref(),
-                        None,
-                        &KernelParams::new(kind, Route::Explicit),
-                        Par::Seq,
-                    )
-                    .unwrap();
-                    let f = kernel(
-                        &mlp,
-                        x.as_ref(),
-                        None,
-                        &KernelParams::new(kind, Route::Factorised),
-                        Par::Seq,
-                    )
-                    .unwrap();
+                    let e = kernel_seq(&mlp, x.as_ref(), kind, Route::Explicit);
+                    let f = kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
                     assert_eq!(e.nrows(), kind.order(7, c));
                     assert!(
                         abs_diff_eq!(
@@ -102,22 +88,8 @@ fn explicit_and_factorised_agree_f32() {
 fn traced_is_block_trace_of_full_and_cross_of_itself_is_the_kernel() {
     let mlp = model::<f64>(4, &[(9, Activation::Silu), (6, Activation::Tanh)], 3, 1);
     let x = inputs::<f64>(6, 4, 2);
-    let full = kernel(
-        &mlp,
-        x.as_ref(),
-        None,
-        &KernelParams::new(KernelKind::Full, Route::Factorised),
-        Par::Seq,
-    )
-    .unwrap();
-    let traced = kernel(
-        &mlp,
-        x.as_ref(),
-        None,
-        &KernelParams::new(KernelKind::Traced, Route::Factorised),
-        Par::Seq,
-    )
-    .unwrap();
+    let full = kernel_seq(&mlp, x.as_ref(), KernelKind::Full, Route::Factorised);
+    let traced = kernel_seq(&mlp, x.as_ref(), KernelKind::Traced, Route::Factorised);
     for i in 0..6 {
         for j in 0..6 {
             let s: f64 = (0..3).map(|c| full[(i * 3 + c, j * 3 + c)]).sum();
@@ -163,22 +135,8 @@ fn tiled_kernels_agree_with_explicit_and_across_threads() {
         let mlp = model::<f64>(5, &[(12, Activation::Tanh), (9, Activation::GeluErf)], c, 3);
         let x = inputs::<f64>(n, 5, 4);
         for &kind in kinds {
-            let e = kernel(
-                &mlp,
-                x.as_ref(),
-                None,
-                &KernelParams::new(kind, Route::Explicit),
-                Par::Seq,
-            )
-            .unwrap();
-            let f = kernel(
-                &mlp,
-                x.as_ref(),
-                None,
-                &KernelParams::new(kind, Route::Factorised),
-                Par::Seq,
-            )
-            .unwrap();
+            let e = kernel_seq(&mlp, x.as_ref(), kind, Route::Explicit);
+            let f = kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
             assert!(
                 abs_diff_eq!(
                     flat(f.as_ref())[..],
@@ -216,14 +174,7 @@ fn kernel_workspace_reuses_buffers_and_checks_the_output() {
         (80, KernelKind::Full),
     ] {
         let x = inputs::<f64>(n, 4, n as u64);
-        let want = kernel(
-            &mlp,
-            x.as_ref(),
-            None,
-            &KernelParams::new(kind, Route::Factorised),
-            Par::Seq,
-        )
-        .unwrap();
+        let want = kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
         let m = kind.order(n, 3);
         let mut k = Mat::zeros(m, m);
         ws.kernel_into(
@@ -290,16 +241,7 @@ fn centred_kernels_match_their_definitions_and_rank() {
         let n = 6;
         let mlp = model::<f64>(3, &hidden, c, 70 + c as u64);
         let x = inputs::<f64>(n, 3, 80 + c as u64);
-        let get = |kind| {
-            kernel(
-                &mlp,
-                x.as_ref(),
-                None,
-                &KernelParams::new(kind, Route::Factorised),
-                Par::Seq,
-            )
-            .unwrap()
-        };
+        let get = |kind| kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
         let (full, traced) = (get(KernelKind::Full), get(KernelKind::Traced));
         let (cf, ct) = (get(KernelKind::CentredFull), get(KernelKind::CentredTraced));
         let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
@@ -395,14 +337,7 @@ fn layer_kernels_sum_to_the_kernel_and_match_the_jacobian_blocks() {
         let j = Jacobian::reverse(&mlp, x.as_ref(), Par::Seq).unwrap();
         let jc = centred_jacobian(&j);
         for kind in KernelKind::ALL {
-            let k = kernel(
-                &mlp,
-                x.as_ref(),
-                None,
-                &KernelParams::new(kind, Route::Factorised),
-                Par::Seq,
-            )
-            .unwrap();
+            let k = kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
             let before: Vec<*const f64> = out.iter().map(|m| m.as_ptr()).collect();
             let same_order = out.first().is_some_and(|m| m.nrows() == k.nrows());
             ws.layer_kernels_into(&mlp, x.as_ref(), kind, Par::Seq, &mut out)

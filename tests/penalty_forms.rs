@@ -5,7 +5,7 @@
 mod common;
 
 use approx::abs_diff_eq;
-use common::{fd_gradient, flat, inputs, max_abs, model};
+use common::{fd_gradient, flat, inputs, kernel_seq, max_abs, model};
 use faer::{Mat, MatRef, Par};
 use mgs::kernel::{KernelKind, KernelParams, KernelWorkspace, Route, kernel, layer_kernels};
 use mgs::penalty::{Penalty, PenaltyBound, PenaltyConfig, PenaltyMetric};
@@ -188,14 +188,7 @@ fn centred_kinds_are_thread_count_independent() {
         let x = inputs::<f64>(n, 4, 9);
         let x2 = inputs::<f64>(70, 4, 10);
         let ctx = format!("N={n} C={c} {kind:?}");
-        let k1 = kernel(
-            &mlp,
-            x.as_ref(),
-            None,
-            &KernelParams::new(kind, Route::Factorised),
-            Par::Seq,
-        )
-        .unwrap();
+        let k1 = kernel_seq(&mlp, x.as_ref(), kind, Route::Factorised);
         let k2 = pool
             .install(|| {
                 kernel(
@@ -395,14 +388,7 @@ fn matches_the_numpy_reference() {
             let kind = kind_named(kname);
             let want = numbers(want);
             for route in [Route::Explicit, Route::Factorised] {
-                let k = kernel(
-                    &mlp,
-                    x.as_ref(),
-                    None,
-                    &KernelParams::new(kind, route),
-                    Par::Seq,
-                )
-                .unwrap();
+                let k = kernel_seq(&mlp, x.as_ref(), kind, route);
                 assert!(
                     abs_diff_eq!(
                         flat(k.as_ref())[..],

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{all_activations, inputs, model};
+use common::{all_activations, inputs, kernel_seq, model};
 use faer::{Mat, Par};
 use mgs::data::{self, Standardizer};
-use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
+use mgs::kernel::{KernelKind, Route};
 use mgs::metrics::{MetricsConfig, metrics};
 use mgs::model_file::{MLP_FORMAT, MLP_VERSION};
 use mgs::penalty::{PenaltyBound, PenaltyConfig, PenaltyMetric};
@@ -524,14 +524,7 @@ fn metrics_round_trip_through_json() {
     let mlp = model::<f64>(3, &[(10, Activation::Tanh)], 2, 4);
     let x = inputs::<f64>(9, 3, 2);
     for spectrum in [true, false] {
-        let k = kernel(
-            &mlp,
-            x.as_ref(),
-            None,
-            &KernelParams::new(KernelKind::Full, Route::Factorised),
-            Par::Seq,
-        )
-        .unwrap();
+        let k = kernel_seq(&mlp, x.as_ref(), KernelKind::Full, Route::Factorised);
         let config = MetricsConfig {
             spectrum,
             ..MetricsConfig::default()

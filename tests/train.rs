@@ -104,25 +104,32 @@ fn network_loss_gradient_matches_central_differences() {
 // ---------------------------------------------------------------------------------------------
 // Optimisers and schedules
 
-fn two_steps(opt: Optimizer) -> ([f64; 3], [f64; 3]) {
+/// Two steps of `opt` from θ₀ = (1, −2, 0.5) with g₁ = (0.5, −1, 2), g₂ = (0.1, 0.2, −0.3) and
+/// η = 0.1 must give `want[0]` and then `want[1]`, each entry within `1e-14 · max(1, |want|)`:
+/// approx's `relative_eq!` passes when `|Δ| ≤ epsilon` or `|Δ| ≤ max_relative · max(|got|, |want|)`,
+/// and with `epsilon = 1e-14`, `max_relative = 9.9e-15 < 1e-14 / (1 + 1e-14)` either case implies
+/// `|Δ| ≤ 1e-14 · max(1, |want|)`.
+fn two_steps_are(opt: Optimizer, want: [[f64; 3]; 2], what: &str) {
     opt.check().unwrap();
     let mut state = opt.init_state::<f64>(3);
     let mut theta = [1.0, -2.0, 0.5];
-    opt.step(&mut state, &mut theta, &[0.5, -1.0, 2.0], 0.1)
-        .unwrap();
-    let first = theta;
-    opt.step(&mut state, &mut theta, &[0.1, 0.2, -0.3], 0.1)
-        .unwrap();
+    for (step, (g, want)) in [[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]]
+        .iter()
+        .zip(want)
+        .enumerate()
+    {
+        opt.step(&mut state, &mut theta, g, 0.1).unwrap();
+        assert!(
+            relative_eq!(theta[..], want[..], epsilon = 1e-14, max_relative = 9.9e-15),
+            "{what} step {}: {theta:?} against {want:?}",
+            step + 1
+        );
+    }
     assert_eq!(state.step, 2);
-    (first, theta)
 }
 
-/// θ₀ = (1, −2, 0.5), g₁ = (0.5, −1, 2), g₂ = (0.1, 0.2, −0.3), η = 0.1; expected values worked
-/// out by hand (Adam's with the textbook formula m̂ / (√v̂ + ε)).
-///
-/// Each entry within `1e-14 · max(1, |want|)`: approx's `relative_eq!` passes when
-/// `|Δ| ≤ epsilon` or `|Δ| ≤ max_relative · max(|got|, |want|)`; with `epsilon = 1e-14` and
-/// `max_relative = 9.9e-15 < 1e-14 / (1 + 1e-14)` either case implies `|Δ| ≤ 1e-14 · max(1, |want|)`.
+/// Every optimiser's first two steps against values worked out by hand (Adam's with the textbook
+/// formula m̂ / (√v̂ + ε)); the tolerance is [`two_steps_are`]'s.
 #[test]
 fn optimiser_steps_by_hand() {
     let sgd = |momentum, nesterov, weight_decay| {
@@ -135,132 +142,55 @@ fn optimiser_steps_by_hand() {
         })
     };
     // θ₁ = θ₀ − ηg₁, θ₂ = θ₁ − ηg₂.
-    let (a, b) = two_steps(sgd(0.0, false, 0.0));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.95, -1.9, 0.3][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "sgd step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.94, -1.92, 0.33][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "sgd step 2"
+    two_steps_are(
+        sgd(0.0, false, 0.0),
+        [[0.95, -1.9, 0.3], [0.94, -1.92, 0.33]],
+        "sgd",
     );
     // b₁ = g₁, b₂ = 0.9 g₁ + g₂ = (0.55, −0.7, 1.5).
-    let (a, b) = two_steps(sgd(0.9, false, 0.0));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.95, -1.9, 0.3][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "momentum step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.895, -1.83, 0.15][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "momentum step 2"
+    two_steps_are(
+        sgd(0.9, false, 0.0),
+        [[0.95, -1.9, 0.3], [0.895, -1.83, 0.15]],
+        "momentum",
     );
     // Nesterov: d₁ = g₁ + 0.9 b₁ = 1.9 g₁; d₂ = g₂ + 0.9 b₂ = (0.595, −0.43, 1.05).
-    let (a, b) = two_steps(sgd(0.9, true, 0.0));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.905, -1.81, 0.12][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "nesterov step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.8455, -1.767, 0.015][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "nesterov step 2"
+    two_steps_are(
+        sgd(0.9, true, 0.0),
+        [[0.905, -1.81, 0.12], [0.8455, -1.767, 0.015]],
+        "nesterov",
     );
     // Decoupled decay λ = 0.5: θ ← 0.95 θ − η g.
-    let (a, b) = two_steps(sgd(0.0, false, 0.5));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.9, -1.8, 0.275][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "sgd decay step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.845, -1.73, 0.29125][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "sgd decay step 2"
+    two_steps_are(
+        sgd(0.0, false, 0.5),
+        [[0.9, -1.8, 0.275], [0.845, -1.73, 0.29125]],
+        "sgd decay",
     );
     // Adam: the first step is η g/(|g| + ε).
     let adam = Adam {
         lr: 0.1,
         ..Adam::default()
     };
-    let (a, b) = two_steps(Optimizer::Adam(adam));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.900000002, -1.900000001, 0.4000000005][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "adam step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.8196959063846518, -1.8488973939904947, 0.3447801952059978][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "adam step 2"
+    two_steps_are(
+        Optimizer::Adam(adam),
+        [
+            [0.900000002, -1.900000001, 0.4000000005],
+            [0.8196959063846518, -1.8488973939904947, 0.3447801952059978],
+        ],
+        "adam",
     );
     // AdamW λ = 0.1: θ ← 0.99 θ first.
-    let (a, b) = two_steps(Optimizer::AdamW(AdamW {
+    let adamw = AdamW {
         adam,
         weight_decay: 0.1,
         ..AdamW::default()
-    }));
-    assert!(
-        relative_eq!(
-            a[..],
-            [0.890000002, -1.880000001, 0.3950000005][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "adamw step 1"
-    );
-    assert!(
-        relative_eq!(
-            b[..],
-            [0.8007959063646517, -1.8100973939804947, 0.33583019520099777][..],
-            epsilon = 1e-14,
-            max_relative = 9.9e-15
-        ),
-        "adamw step 2"
+    };
+    two_steps_are(
+        Optimizer::AdamW(adamw),
+        [
+            [0.890000002, -1.880000001, 0.3950000005],
+            [0.8007959063646517, -1.8100973939804947, 0.33583019520099777],
+        ],
+        "adamw",
     );
 }
 

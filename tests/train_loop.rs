@@ -4,8 +4,9 @@
 mod common;
 
 use approx::assert_relative_eq;
+use common::kernel_seq;
 use faer::{Mat, Par};
-use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
+use mgs::kernel::{KernelKind, Route};
 use mgs::metrics::{self, MetricsConfig};
 use mgs::train::{
     Adam, Checkpoint, Control, EarlyStopping, EpochRecord, Extremum, History, KernelSummary,
@@ -268,14 +269,7 @@ fn per_layer_terms_sum_to_the_kernel() {
         let shares: f64 = r.layers.iter().map(|l| l.trace_share).sum();
         assert_relative_eq!(shares, 1.0, epsilon = 1e-12);
         // The whole-kernel summaries are those of the public kernel and metrics.
-        let k = kernel(
-            &mlp,
-            probe,
-            None,
-            &KernelParams::new(kind, Route::Explicit),
-            Par::Seq,
-        )
-        .unwrap();
+        let k = kernel_seq(&mlp, probe, kind, Route::Explicit);
         let m = metrics::metrics(k.as_ref(), &MetricsConfig::default(), Par::Seq).unwrap();
         assert_relative_eq!(r.summary.trace, m.trace, max_relative = 1e-12);
         assert_relative_eq!(

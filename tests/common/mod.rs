@@ -1,9 +1,21 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
-use faer::Mat;
+use faer::{Mat, MatRef, Par};
+use mgs::kernel::{KernelKind, KernelParams, Route, kernel};
 use mgs::{Activation, Architecture, Float, Init, Mlp, rng_from_seed};
 use rand::RngExt;
+
+/// The `kind` kernel of `x` by `route`, sequentially: `kernel(mlp, x, None, …, Par::Seq)`,
+/// unwrapped.
+pub fn kernel_seq<T: Float>(
+    mlp: &Mlp<T>,
+    x: MatRef<'_, T>,
+    kind: KernelKind,
+    route: Route,
+) -> Mat<T> {
+    kernel(mlp, x, None, &KernelParams::new(kind, route), Par::Seq).unwrap()
+}
 
 /// Every activation, with non-trivial parameters.
 pub fn all_activations() -> Vec<Activation> {
