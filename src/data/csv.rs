@@ -764,6 +764,20 @@ fn ranks<T: Ord>(values: &[T], distinct: &[T]) -> Vec<usize> {
         .collect()
 }
 
+/// The error of a file without data rows, at `line` (the first data line), with `n_dropped` rows
+/// dropped for missing values.
+fn no_rows_err(line: usize, n_dropped: usize) -> Error {
+    if n_dropped > 0 {
+        parse_err(
+            line,
+            0,
+            format!("no data rows: all {n_dropped} rows have missing values and were dropped"),
+        )
+    } else {
+        parse_err(line, 0, "no data rows after the header line")
+    }
+}
+
 /// Reads numbered lines into a [`Table`]: an optional header, then rows that all have the same
 /// number of fields as the first line, with the options' roles of the columns. No target
 /// column (regression only) gives a table of features with `n_targets = 0`.
@@ -849,16 +863,10 @@ pub(crate) fn read_table<'a>(
         parse_row(line_no, &fields)?;
     }
     if n_rows == 0 {
-        let line = first_no + usize::from(options.has_header);
-        return Err(if n_dropped > 0 {
-            parse_err(
-                line,
-                0,
-                format!("no data rows: all {n_dropped} rows have missing values and were dropped"),
-            )
-        } else {
-            parse_err(line, 0, "no data rows after the header line")
-        });
+        return Err(no_rows_err(
+            first_no + usize::from(options.has_header),
+            n_dropped,
+        ));
     }
     let targets = match options.task {
         Task::Classification => labels.into_targets(mode),

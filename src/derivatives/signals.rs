@@ -157,7 +157,6 @@ impl<T: Float> Signals<T> {
             );
         }
         let m = n * c;
-        let limit = T::MAX_FINITE / 4.0;
         let mut bound = 1.0f64;
         for h in (0..n_hidden).rev() {
             let w = widths[h + 1];
@@ -206,25 +205,44 @@ impl<T: Float> Signals<T> {
                     }
                 },
             );
-            let fan = if h + 1 == n_hidden {
-                1.0
-            } else {
-                widths[h + 2] as f64
-            };
-            let (w_max, w_finite) = max_abs_finite(&mlp.params()[arch.weight_range(h + 1)]);
-            let (s_max, s_finite) = max_abs_finite(&d1[..n * w]);
-            bound *= fan * w_max * s_max;
-            if !(w_finite && s_finite && bound <= limit) {
-                let (d_max, d_finite) = max_abs_finite(&self.d[h][..m * w]);
-                if !d_finite {
-                    self.n = 0;
-                    return check_finite("signals", &self.d[h][..m * w]);
-                }
-                bound = d_max;
-            }
+            bound = self.layer_bound(mlp, cache, h, bound)?;
             self.bounds[h] = bound;
         }
         Ok(())
+    }
+
+    /// The bound on `max|D^h|`, continued from the layer above's `bound` (see
+    /// [`Signals::compute`]): `D^h` is scanned only when the operands' bound could hold an
+    /// overflow, and an overflow empties the signals.
+    fn layer_bound(
+        &mut self,
+        mlp: &Mlp<T>,
+        cache: &ForwardCache<T>,
+        h: usize,
+        bound: f64,
+    ) -> Result<f64> {
+        let arch = mlp.arch();
+        let widths = arch.widths();
+        let w = widths[h + 1];
+        let fan = if h + 2 == arch.n_layers() {
+            1.0
+        } else {
+            widths[h + 2] as f64
+        };
+        let (w_max, w_finite) = max_abs_finite(&mlp.params()[arch.weight_range(h + 1)]);
+        let (s_max, s_finite) = max_abs_finite(&cache.d1[h][..cache.n * w]);
+        let bound = bound * (fan * w_max * s_max);
+        if w_finite && s_finite && bound <= T::MAX_FINITE / 4.0 {
+            return Ok(bound);
+        }
+        let d = &self.d[h][..self.n * self.c * w];
+        let (d_max, d_finite) = max_abs_finite(d);
+        if !d_finite {
+            let err = check_finite("signals", d);
+            self.n = 0;
+            return err.map(|()| d_max);
+        }
+        Ok(d_max)
     }
 
     /// Records the architecture's widths and makes room for the signals of `n` samples from

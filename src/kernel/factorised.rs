@@ -100,6 +100,30 @@ fn tile_rows(m: usize) -> usize {
     if m >= 1024 { 128 } else { 64 }
 }
 
+/// Tile `t` of the lower triangle of the sample grid, tiles numbered row by row ((0,0), (1,0),
+/// (1,1), (2,0), …) with `ts` samples per edge: samples `i0..i1` × `j0..j1`.
+struct Tile {
+    i0: usize,
+    i1: usize,
+    j0: usize,
+    j1: usize,
+    diagonal: bool,
+}
+
+impl Tile {
+    fn nth(t: usize, ts: usize, n: usize) -> Self {
+        let ti = ((8 * t + 1).isqrt() - 1) / 2;
+        let tj = t - ti * (ti + 1) / 2;
+        Self {
+            i0: ti * ts,
+            i1: ((ti + 1) * ts).min(n),
+            j0: tj * ts,
+            j1: ((tj + 1) * ts).min(n),
+            diagonal: ti == tj,
+        }
+    }
+}
+
 /// A raw base pointer shared by the tile tasks of [`kernel_into`].
 #[derive(Clone, Copy)]
 struct SharedPtr<T>(*mut T);
@@ -130,6 +154,32 @@ impl<T> SharedPtr<T> {
     unsafe fn offset(self, count: usize) -> Self {
         // SAFETY: forwarded to the caller.
         Self(unsafe { self.0.add(count) })
+    }
+
+    /// Copies the `rows × cols` block at `(r0, s0)` of the lower triangle of a row-major buffer
+    /// with row stride `ld` onto its mirror image in the upper triangle (for a `diagonal` block,
+    /// its strict lower part onto its strict upper part).
+    ///
+    /// # Safety
+    /// Both blocks must lie inside the buffer, and no other live reference may overlap them.
+    unsafe fn mirror_tile(
+        self,
+        (r0, s0): (usize, usize),
+        (rows, cols): (usize, usize),
+        diagonal: bool,
+        ld: usize,
+    ) where
+        T: Copy,
+    {
+        for r in 0..rows {
+            let end = if diagonal { r } else { cols };
+            for s in 0..end {
+                // SAFETY: forwarded to the caller.
+                unsafe {
+                    *self.0.add((s0 + s) * ld + r0 + r) = *self.0.add((r0 + r) * ld + s0 + s)
+                };
+            }
+        }
     }
 
     /// `len` entries of row `r` from column `s0` of a row-major buffer with row stride `ld`.
@@ -184,21 +234,16 @@ pub(crate) fn kernel_into<T: Float>(
         (SharedPtr(sa.as_mut_ptr()), SharedPtr(sd.as_mut_ptr()))
     });
     for_each_index(par, nt * (nt + 1) / 2, |t| {
-        // Tile t of the lower triangle, row by row: (0,0), (1,0), (1,1), (2,0), …
-        let ti = ((8 * t + 1).isqrt() - 1) / 2;
-        let tj = t - ti * (ti + 1) / 2;
-        let (i0, i1) = (ti * ts, ((ti + 1) * ts).min(n));
-        let (j0, j1) = (tj * ts, ((tj + 1) * ts).min(n));
-        let (r0, r1, s0, s1) = (i0 * rep, i1 * rep, j0 * rep, j1 * rep);
-        let diagonal = ti == tj;
-        let (rows, cols) = (r1 - r0, s1 - s0);
+        let tile = Tile::nth(t, ts, n);
+        let (i0, i1, j0, j1, diagonal) = (tile.i0, tile.i1, tile.j0, tile.j1, tile.diagonal);
+        let (r0, s0, rows, cols) = (i0 * rep, j0 * rep, (i1 - i0) * rep, (j1 - j0) * rep);
         // This tile's S_A^l (layer l at `l · sa_layer`) and S_D: in the kept buffers at the
         // tile's place, or in scratch of the tile's own size.
         let mut scratch = Vec::new();
-        // SAFETY (every raw access below): the tile (r0..r1) × (s0..s1) of K and S_D, and
-        // (i0..i1) × (j0..j1) of each S_A, belong to this task alone (tiles partition the lower
-        // triangle), scratch is the task's own, and each view is dropped before the next one
-        // over the same entries is made.
+        // SAFETY (every raw access below): the tile (r0..r0 + rows) × (s0..s0 + cols) of K and
+        // S_D, its mirror image in K, and (i0..i1) × (j0..j1) of each S_A belong to this task
+        // alone (tiles partition the lower triangle), scratch is the task's own, and each view
+        // is dropped before the next one over the same entries is made.
         let ((sa_at, sa_ld, sa_layer), (sd_at, sd_ld)) = match kept {
             Some((sap, sdp)) => unsafe {
                 (
@@ -251,14 +296,8 @@ pub(crate) fn kernel_into<T: Float>(
                 accumulate_row(krow, r0 + r, rep, left, sarow);
             }
         }
-        // The mirror image of the tile, while it is in cache: tile (tj, ti) of the upper
-        // triangle, also this task's alone (the strict upper part of a diagonal tile).
-        for r in 0..rows {
-            let end = if diagonal { r } else { cols };
-            for s in 0..end {
-                unsafe { *kp.0.add((s0 + s) * ld + r0 + r) = *kp.0.add((r0 + r) * ld + s0 + s) };
-            }
-        }
+        // The mirror image of the tile, while it is in cache: also this task's alone.
+        unsafe { kp.mirror_tile((r0, s0), (rows, cols), diagonal, ld) };
     });
 }
 
